@@ -1,0 +1,17 @@
+import { defineConfig } from "tsdown";
+
+// Dual ESM + CJS build, one output file per source file (like the @langchain provider packages),
+// with publint and attw run on the result so a broken exports map fails the build.
+export default defineConfig({
+  entry: ["src/index.ts", "src/testing/index.ts", "src/cli/main.ts"],
+  format: ["esm", "cjs"],
+  platform: "node",
+  target: "node22",
+  unbundle: true,
+  dts: true,
+  sourcemap: true,
+  fixedExtension: false,
+  clean: true,
+  publint: { level: "error", strict: true },
+  attw: { profile: "node16", level: "error" },
+});
