@@ -1,0 +1,145 @@
+import {
+  LMStudioContextOverflowError,
+  LMStudioModelNotFoundError,
+  LMStudioNoModelLoadedError,
+  LMStudioNotEmbeddingModelError,
+  LMStudioRequestError,
+  LMStudioVisionNotSupportedError,
+  type OverflowDialect,
+} from "./errors.js";
+
+/**
+ * The one place that knows LM Studio's error wordings (they differ per version and engine; see
+ * ../shared/reference/lmstudio-api.md §1.7). Everything else asks `mapLMStudioError`.
+ */
+
+interface OverflowPattern {
+  dialect: OverflowDialect;
+  pattern: RegExp;
+  /** Capture groups: 1 = prompt tokens, 2 = context length (when the wording has them). */
+  hasNumbers: boolean;
+}
+
+const OVERFLOW_PATTERNS: OverflowPattern[] = [
+  {
+    dialect: "lmstudio-0.3",
+    pattern: /Trying to keep the first (\d+) tokens.*context length of only (\d+) tokens/s,
+    hasNumbers: true,
+  },
+  { dialect: "lmstudio-0.3", pattern: /Trying to keep the first \d* ?tokens/, hasNumbers: false },
+  {
+    dialect: "lmstudio-0.4",
+    pattern:
+      /tokens to keep from the initial prompt is greater than the context length \(n_keep: (\d+)\s*>=\s*n_ctx: (\d+)\)/,
+    hasNumbers: true,
+  },
+  {
+    dialect: "lmstudio-0.4",
+    pattern: /tokens to keep from the initial prompt is greater than the context length/,
+    hasNumbers: false,
+  },
+  {
+    dialect: "lmstudio-0.4.21-stream",
+    pattern:
+      /Input does not fit in context length\. The input has (\d+) tokens, but the context length only supports (\d+) tokens/,
+    hasNumbers: true,
+  },
+  { dialect: "lmstudio-0.4.21-stream", pattern: /Input does not fit in context length/, hasNumbers: false },
+  { dialect: "mlx", pattern: /Context size has been exceeded/, hasNumbers: false },
+  {
+    dialect: "llama-server",
+    pattern: /Cannot truncate prompt with n_keep \((\d+)\) >= n_ctx \((\d+)\)/,
+    hasNumbers: true,
+  },
+];
+
+/** The human-readable message inside any of LM Studio's error body shapes. */
+export function errorMessageOf(body: unknown): string | undefined {
+  if (typeof body === "string") return body;
+  if (typeof body !== "object" || body === null) return undefined;
+  const record = body as Record<string, unknown>;
+  const error = record.error;
+  if (typeof error === "string") return error;
+  if (typeof error === "object" && error !== null) {
+    const message = (error as Record<string, unknown>).message;
+    if (typeof message === "string") return message;
+  }
+  if (typeof record.message === "string") return record.message;
+  return undefined;
+}
+
+export function parseContextOverflow(
+  message: string,
+): { dialect: OverflowDialect; promptTokens?: number; contextLength?: number } | undefined {
+  for (const { dialect, pattern, hasNumbers } of OVERFLOW_PATTERNS) {
+    const match = pattern.exec(message);
+    if (!match) continue;
+    if (!hasNumbers) return { dialect };
+    return { dialect, promptTokens: Number(match[1]), contextLength: Number(match[2]) };
+  }
+  return undefined;
+}
+
+export interface ErrorContext {
+  /** The model the request named, for messages. */
+  model?: string;
+  /** Vision-capable models, when the caller knows them (for the non-VLM message). */
+  visionModels?: string[];
+}
+
+/**
+ * Maps an LM Studio error (HTTP status plus body or message) to a typed error.
+ * Always returns an error: unknown wordings become `LMStudioRequestError` with the server's text.
+ */
+export function mapLMStudioError(
+  status: number | undefined,
+  bodyOrMessage: unknown,
+  context: ErrorContext = {},
+  cause?: Error,
+): Error {
+  const message = errorMessageOf(bodyOrMessage) ?? (cause?.message || `HTTP ${status ?? "error"}`);
+
+  const overflow = parseContextOverflow(message);
+  if (overflow) {
+    const numbers =
+      overflow.promptTokens !== undefined
+        ? ` The prompt has ${overflow.promptTokens} tokens; the model is loaded with ${overflow.contextLength}.`
+        : "";
+    return new LMStudioContextOverflowError(
+      `The prompt does not fit in the model's loaded context.${numbers} Load the model with a larger ` +
+        `context, shorten the input, or enable the context guard. (LM Studio said: ${message})`,
+      { ...overflow, cause },
+    );
+  }
+
+  const notFound =
+    /Invalid model identifier "([^"]*)"\. Please specify a valid downloaded model \(e\.g\., (.*)\)\.?/s.exec(
+      message,
+    );
+  if (notFound) {
+    const available = (notFound[2] ?? "")
+      .split(",")
+      .map((name) => name.trim())
+      .filter(Boolean);
+    return new LMStudioModelNotFoundError(notFound[1] ?? context.model ?? "", available, message);
+  }
+  const pathNotFound = /Cannot find a model with path "([^"]*)"/.exec(message);
+  if (pathNotFound) return new LMStudioModelNotFoundError(pathNotFound[1] ?? "", [], message);
+
+  if (/No models loaded/.test(message)) return new LMStudioNoModelLoadedError(message);
+
+  if (/Model is not embedding/.test(message)) {
+    const model = /Failed to load model "([^"]*)"/.exec(message)?.[1] ?? context.model ?? "";
+    return new LMStudioNotEmbeddingModelError(model, message);
+  }
+
+  if (/Model does not support images/.test(message)) {
+    return new LMStudioVisionNotSupportedError(context.model ?? "", context.visionModels ?? [], message);
+  }
+
+  return new LMStudioRequestError(
+    `LM Studio request failed${status ? ` with HTTP ${status}` : ""}: ${message}`,
+    status,
+    bodyOrMessage,
+  );
+}

@@ -1,0 +1,140 @@
+import { ContextOverflowError, LangChainError, stampRetryable } from "@langchain/core/errors";
+
+/**
+ * Typed errors for everything LM Studio can answer with. Each keeps LangChain's family
+ * (`LangChainError`, or core's `ContextOverflowError` for overflow) so generic handlers keep working,
+ * and each is stamped non-retryable where retrying cannot help, so `AsyncCaller` gives up at once.
+ */
+
+/** Which wording the server used for a context overflow; useful when reporting LM Studio bugs. */
+export type OverflowDialect =
+  | "lmstudio-0.3"
+  | "lmstudio-0.4"
+  | "lmstudio-0.4.21-stream"
+  | "mlx"
+  | "llama-server"
+  | "context-guard";
+
+export class LMStudioContextOverflowError extends ContextOverflowError {
+  readonly promptTokens?: number;
+  readonly contextLength?: number;
+  readonly dialect: OverflowDialect;
+
+  constructor(
+    message: string,
+    details: { promptTokens?: number; contextLength?: number; dialect: OverflowDialect; cause?: Error },
+  ) {
+    super(message);
+    this.promptTokens = details.promptTokens;
+    this.contextLength = details.contextLength;
+    this.dialect = details.dialect;
+    if (details.cause) this.cause = details.cause;
+    stampRetryable(this, false);
+  }
+}
+
+export class LMStudioModelNotFoundError extends LangChainError {
+  override readonly name: string = "LMStudioModelNotFoundError";
+  readonly lc_error_code = "MODEL_NOT_FOUND";
+  constructor(
+    readonly model: string,
+    readonly availableModels: string[],
+    detail?: string,
+  ) {
+    const available = availableModels.length > 0 ? availableModels.join(", ") : "none reported";
+    super(
+      `LM Studio has no model "${model}". Available models: ${available}.` +
+        (detail ? ` (server said: ${detail})` : ""),
+    );
+    stampRetryable(this, false);
+  }
+}
+
+export class LMStudioNoModelLoadedError extends LangChainError {
+  override readonly name: string = "LMStudioNoModelLoadedError";
+  constructor(detail?: string) {
+    super(
+      "LM Studio has no model loaded and just-in-time loading is off. Load one with `lms load <model>` " +
+        "or enable JIT loading in LM Studio's developer settings." +
+        (detail ? ` (server said: ${detail})` : ""),
+    );
+    stampRetryable(this, false);
+  }
+}
+
+export class LMStudioNotEmbeddingModelError extends LangChainError {
+  override readonly name: string = "LMStudioNotEmbeddingModelError";
+  constructor(
+    readonly model: string,
+    detail?: string,
+  ) {
+    super(
+      `"${model}" is not an embedding model, so LM Studio cannot embed with it. ` +
+        "Use an embedding model (e.g. text-embedding-nomic-embed-text-v1.5) or set LMSTUDIO_EMBEDDING_MODEL." +
+        (detail ? ` (server said: ${detail})` : ""),
+    );
+    stampRetryable(this, false);
+  }
+}
+
+export class LMStudioVisionNotSupportedError extends LangChainError {
+  override readonly name: string = "LMStudioVisionNotSupportedError";
+  constructor(
+    readonly model: string,
+    readonly visionModels: string[],
+    detail?: string,
+  ) {
+    const options =
+      visionModels.length > 0
+        ? `Vision-capable models on this server: ${visionModels.join(", ")}.`
+        : "No vision-capable model is available on this server.";
+    super(
+      `"${model}" cannot see images. ${options} Set LMSTUDIO_VISION_MODEL to one of them.` +
+        (detail ? ` (server said: ${detail})` : ""),
+    );
+    stampRetryable(this, false);
+  }
+}
+
+export class LMStudioUnreachableError extends LangChainError {
+  override readonly name: string = "LMStudioUnreachableError";
+  constructor(
+    readonly baseUrl: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `Cannot reach LM Studio at ${baseUrl} (${reason}). Start its server with \`lms server start\` ` +
+        "(or LM Studio › Developer › Start Server), or point LMSTUDIO_BASE_URL at the right host and port.",
+    );
+    if (options?.cause !== undefined) this.cause = options.cause;
+    stampRetryable(this, false);
+  }
+}
+
+/** Any other error LM Studio answered with (4xx/5xx, or an HTTP 200 `event: error` frame). */
+export class LMStudioRequestError extends LangChainError {
+  override readonly name: string = "LMStudioRequestError";
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+    readonly body: unknown,
+  ) {
+    super(message);
+    // 5xx and 429 may pass; anything else is the request's fault and will fail the same way again.
+    stampRetryable(this, status === undefined || status >= 500 || status === 429);
+  }
+}
+
+/** A 200 response that carried nothing: no content, no tool call, no finish reason. */
+export class LMStudioEmptyResponseError extends LangChainError {
+  override readonly name: string = "LMStudioEmptyResponseError";
+  constructor(model: string | undefined) {
+    super(
+      `LM Studio returned an empty response${model ? ` for "${model}"` : ""} (no content, no tool call, no ` +
+        "finish reason). Some LM Studio builds do this when the prompt overflows the loaded context; check the " +
+        "model's loaded context length or enable the context guard.",
+    );
+    stampRetryable(this, true);
+  }
+}
