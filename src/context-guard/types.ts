@@ -1,0 +1,34 @@
+import type { BaseMessage } from "@langchain/core/messages";
+
+/**
+ * The contract between the context guard and the classes that call it (chat, embeddings).
+ * Chat and embeddings depend on this interface only, never on the guard's implementation.
+ */
+
+export type OverflowPolicy = "error" | "trim" | "truncate-middle";
+
+export interface ChatClampRequest {
+  model: string;
+  messages: BaseMessage[];
+  tools?: unknown[];
+  maxTokens?: number;
+  overflow: OverflowPolicy;
+}
+
+export interface ChatClampResult {
+  /** The identifier to send as `model` (the loaded instance the guard chose). */
+  model: string;
+  messages: BaseMessage[];
+  maxTokens: number;
+  promptTokens: number;
+  contextLength: number;
+}
+
+export interface ContextGuardLike {
+  clampChat(req: ChatClampRequest, signal?: AbortSignal): Promise<ChatClampResult>;
+  clampEmbedding(
+    model: string,
+    texts: string[],
+    signal?: AbortSignal,
+  ): Promise<{ model: string; contextLength: number; tokenCounts: number[] }>;
+}
