@@ -1,1 +1,15 @@
-export const T = 1;
+/** langchain-lmstudio/testing: a faithful fake LM Studio for tests and CI. */
+
+export { DEFAULT_MODELS } from "./catalog.js";
+export { applySimulatorChatTemplate, type ChatTurn, type ToolDefinition } from "./chat-template.js";
+export { startSimulator } from "./server.js";
+export { countSimulatorTokens, simulatorTokenize } from "./tokenizer.js";
+export type {
+  Fault,
+  LMStudioVersionDialect,
+  LoadedInstanceView,
+  RecordedRequest,
+  RunningSimulator,
+  SimulatedModelSpec,
+  SimulatorOptions,
+} from "./types.js";

@@ -1,0 +1,64 @@
+import { HttpError, modelResolutionError, validationError } from "./http-util.js";
+import { invalidModelIdentifier, NO_MODELS_LOADED, notEmbeddingModel, notLlmModel } from "./messages.js";
+import { isLoadFailure, type LoadedInstance, type SimulatorState, sleep } from "./state.js";
+
+/**
+ * Finds the instance a /v1 request's `model` names: a loaded identifier, or (with JIT on) a
+ * downloaded model key, which is then JIT-loaded at the JIT context (auto-evicting other JIT models).
+ */
+export async function resolveHttpInstance(
+  state: SimulatorState,
+  model: string | undefined,
+  domain: "llm" | "embedding",
+): Promise<LoadedInstance> {
+  const instance = await findOrJitLoad(state, model, domain);
+  if (instance.model.type !== domain) {
+    const message =
+      domain === "embedding" ? notEmbeddingModel(instance.identifier) : notLlmModel(instance.identifier);
+    throw modelResolutionError(message, "model_not_found");
+  }
+  state.touch(instance);
+  return instance;
+}
+
+async function findOrJitLoad(
+  state: SimulatorState,
+  model: string | undefined,
+  domain: "llm" | "embedding",
+): Promise<LoadedInstance> {
+  if (model === undefined || model === "") {
+    const any = state.instances.find((i) => i.model.type === domain) ?? state.instances[0];
+    if (any) return any;
+    throw validationError(NO_MODELS_LOADED);
+  }
+  const loaded = state.findInstance(model);
+  if (loaded) return loaded;
+
+  if (!state.options.jit) {
+    if (state.instances.length === 0) throw validationError(NO_MODELS_LOADED);
+    throw modelResolutionError(
+      invalidModelIdentifier(
+        model,
+        state.instances.map((i) => i.identifier),
+      ),
+      "model_not_found",
+    );
+  }
+  const catalogModel = state.catalog.get(model);
+  if (!catalogModel) {
+    const available = [...new Set([...state.instances.map((i) => i.identifier), ...state.catalog.keys()])];
+    throw modelResolutionError(invalidModelIdentifier(model, available), "model_not_found");
+  }
+  if (catalogModel.type !== domain) {
+    // LM Studio refuses before loading, with the same message family.
+    const message = domain === "embedding" ? notEmbeddingModel(model) : notLlmModel(model);
+    throw modelResolutionError(message, "model_not_found");
+  }
+  const plan = state.planLoad(model, { jit: true });
+  if (isLoadFailure(plan)) throw new HttpError(400, { error: plan.message });
+  await sleep(state.loadTimeMs(catalogModel));
+  const again = state.findInstance(model);
+  if (again) return again;
+  state.evictOtherJitModels();
+  return state.commitLoad(plan);
+}

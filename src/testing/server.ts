@@ -1,0 +1,81 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { WebSocketServer } from "ws";
+import { FaultBook } from "./faults.js";
+import { createHttpHandler } from "./http-router.js";
+import { isLoadFailure, SimulatorState } from "./state.js";
+import type { RecordedRequest, RunningSimulator, SimulatorOptions } from "./types.js";
+import { SDK_NAMESPACES, sdkEndpointsFor } from "./ws-namespaces.js";
+import { serveSdkSocket } from "./ws-protocol.js";
+
+const TOKEN_PATTERN = /^sk-lm-(?<clientIdentifier>[a-zA-Z0-9]{8}):(?<clientPasskey>[a-zA-Z0-9]{20})$/;
+
+/** The credentials the SDK derives from an API token (it splits `sk-lm-ID:PASSKEY`). */
+function sdkCredentials(token: string | undefined) {
+  if (token === undefined) return undefined;
+  const match = TOKEN_PATTERN.exec(token);
+  // A token not in LM Studio's format can never be presented by the SDK: require it verbatim.
+  return {
+    clientIdentifier: match?.groups?.clientIdentifier ?? token,
+    clientPasskey: match?.groups?.clientPasskey ?? token,
+  };
+}
+
+/**
+ * Starts a fake LM Studio: the HTTP APIs (/v1, /api/v0, /api/v1) and the SDK WebSocket namespaces
+ * on one port.
+ */
+export async function startSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
+  const resolved = SimulatorState.resolveOptions(options);
+  const state = new SimulatorState(resolved, options.models);
+  for (const preload of options.preload ?? []) {
+    const plan = state.planLoad(preload.key, {
+      ...(preload.identifier !== undefined ? { identifier: preload.identifier } : {}),
+      ...(preload.contextLength !== undefined ? { contextLength: preload.contextLength } : {}),
+    });
+    if (isLoadFailure(plan)) throw new Error(`Cannot preload "${preload.key}": ${plan.message}`);
+    state.commitLoad(plan);
+  }
+  const faults = new FaultBook();
+  const requests: RecordedRequest[] = [];
+  const handler = createHttpHandler(state, faults, requests);
+  const server = createServer((req, res) => {
+    void handler(req, res);
+  });
+  const wss = new WebSocketServer({ noServer: true });
+  const credentials = sdkCredentials(resolved.apiToken);
+
+  server.on("upgrade", (req, socket, head) => {
+    const namespace = new URL(req.url ?? "/", "http://simulator").pathname.replace(/^\/+|\/+$/g, "");
+    if (!SDK_NAMESPACES.includes(namespace)) {
+      socket.end("HTTP/1.1 404 Not Found\r\n\r\n");
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      serveSdkSocket(ws, { namespace, state, faults }, sdkEndpointsFor(namespace), credentials);
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(resolved.port, resolved.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const hostForUrl = resolved.host.includes(":") ? `[${resolved.host}]` : resolved.host;
+
+  return {
+    baseUrl: `http://${hostForUrl}:${port}/v1`,
+    wsUrl: `ws://${hostForUrl}:${port}`,
+    port,
+    requests,
+    injectFault: (fault) => faults.add(fault),
+    clearFaults: () => faults.clear(),
+    loaded: () => state.views(),
+    close: async () => {
+      for (const client of wss.clients) client.terminate();
+      wss.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

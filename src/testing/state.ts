@@ -1,0 +1,195 @@
+import { type CatalogModel, DEFAULT_MODELS, resolveModelSpec } from "./catalog.js";
+import { guardrailRefusal } from "./messages.js";
+import type { LMStudioVersionDialect, LoadedInstanceView, SimulatorOptions } from "./types.js";
+
+export interface LoadedInstance {
+  identifier: string;
+  model: CatalogModel;
+  contextLength: number;
+  jit: boolean;
+  instanceReference: string;
+  ttlMs: number | null;
+  lastUsedTime: number | null;
+}
+
+export interface ResolvedOptions {
+  host: string;
+  port: number;
+  dialect: LMStudioVersionDialect;
+  jit: boolean;
+  jitContextLength: number;
+  apiToken: string | undefined;
+  loadTimeScale: number;
+  separateReasoningContent: boolean;
+}
+
+export type LoadFailure =
+  | { code: "pathNotFound"; message: string; path: string; available: string[] }
+  | { code: "identifierInUse"; message: string; identifier: string }
+  | { code: "guardrail"; message: string; bytes: number };
+
+export interface LoadPlan {
+  model: CatalogModel;
+  identifier: string;
+  contextLength: number;
+  ttlMs: number | null;
+  jit: boolean;
+}
+
+/** Bytes of KV cache per context token: a round figure so estimates look like a 7B model's. */
+const CONTEXT_BYTES_PER_TOKEN = 131_072;
+/** LM Studio's default idle TTL for JIT-loaded models (60 min). */
+const JIT_TTL_MS = 60 * 60 * 1000;
+
+/** Catalog + loaded instances: the one source of truth both APIs read and change. */
+export class SimulatorState {
+  readonly catalog = new Map<string, CatalogModel>();
+  instances: LoadedInstance[] = [];
+  private referenceCounter = 0;
+
+  constructor(
+    readonly options: ResolvedOptions,
+    specs = DEFAULT_MODELS,
+  ) {
+    for (const spec of specs) this.catalog.set(spec.key, resolveModelSpec(spec));
+  }
+
+  static resolveOptions(options: SimulatorOptions): ResolvedOptions {
+    return {
+      host: options.host ?? "127.0.0.1",
+      port: options.port ?? 0,
+      dialect: options.lmStudioVersion ?? "0.4.x",
+      jit: options.jit ?? true,
+      jitContextLength: options.jitContextLength ?? 4096,
+      apiToken: options.apiToken,
+      loadTimeScale: options.loadTimeScale ?? 1,
+      separateReasoningContent: options.separateReasoningContent ?? false,
+    };
+  }
+
+  /** The overflow dialect for a model: MLX models always speak MLX's. */
+  dialectFor(model: CatalogModel): LMStudioVersionDialect {
+    return model.format === "mlx" ? "mlx" : this.options.dialect;
+  }
+
+  findInstance(identifier: string): LoadedInstance | undefined {
+    return this.instances.find((i) => i.identifier === identifier);
+  }
+
+  findByReference(reference: string): LoadedInstance | undefined {
+    return this.instances.find((i) => i.instanceReference === reference);
+  }
+
+  estimateBytes(model: CatalogModel, contextLength: number): { modelBytes: number; contextBytes: number } {
+    return { modelBytes: model.sizeBytes, contextBytes: contextLength * CONTEXT_BYTES_PER_TOKEN };
+  }
+
+  /** The context a load gets: auto-fit wins, else the request, else the default (capped at the model's max). */
+  effectiveLoadContext(model: CatalogModel, requested: number | undefined): number {
+    if (model.autoFitTo !== undefined) return model.autoFitTo;
+    return requested ?? Math.min(this.options.jitContextLength, model.maxContextLength);
+  }
+
+  private freeIdentifier(key: string): string {
+    if (!this.findInstance(key)) return key;
+    for (let n = 2; ; n++) if (!this.findInstance(`${key}:${n}`)) return `${key}:${n}`;
+  }
+
+  /** Checks a load request without changing anything. */
+  planLoad(
+    key: string,
+    opts: { identifier?: string; contextLength?: number; ttlMs?: number; jit?: boolean } = {},
+  ): LoadPlan | LoadFailure {
+    const model = this.catalog.get(key);
+    if (!model) {
+      const available = [...this.catalog.keys()];
+      return {
+        code: "pathNotFound",
+        message: `Cannot find a model with path "${key}"`,
+        path: key,
+        available,
+      };
+    }
+    if (opts.identifier !== undefined && this.findInstance(opts.identifier)) {
+      return {
+        code: "identifierInUse",
+        message: `A model with identifier "${opts.identifier}" is already loaded.`,
+        identifier: opts.identifier,
+      };
+    }
+    const contextLength = this.effectiveLoadContext(model, opts.contextLength);
+    if (contextLength > model.loadLimit) {
+      const { modelBytes, contextBytes } = this.estimateBytes(model, contextLength);
+      return {
+        code: "guardrail",
+        message: guardrailRefusal(modelBytes + contextBytes),
+        bytes: modelBytes + contextBytes,
+      };
+    }
+    const jit = opts.jit ?? false;
+    return {
+      model,
+      identifier: opts.identifier ?? this.freeIdentifier(key),
+      contextLength,
+      ttlMs: opts.ttlMs ?? (jit ? JIT_TTL_MS : null),
+      jit,
+    };
+  }
+
+  /** Adds the instance; an identifier taken meanwhile gets the next free suffix. */
+  commitLoad(plan: LoadPlan): LoadedInstance {
+    const identifier = this.findInstance(plan.identifier)
+      ? this.freeIdentifier(plan.identifier)
+      : plan.identifier;
+    this.referenceCounter += 1;
+    const instance: LoadedInstance = {
+      identifier,
+      model: plan.model,
+      contextLength: plan.contextLength,
+      jit: plan.jit,
+      instanceReference: `sim-instance-${this.referenceCounter}`,
+      ttlMs: plan.ttlMs,
+      lastUsedTime: null,
+    };
+    this.instances.push(instance);
+    return instance;
+  }
+
+  /** Auto-evict: loading a JIT model unloads the previous JIT models (non-JIT loads are kept). */
+  evictOtherJitModels(): LoadedInstance[] {
+    const evicted = this.instances.filter((i) => i.jit);
+    this.instances = this.instances.filter((i) => !i.jit);
+    return evicted;
+  }
+
+  unload(identifier: string): LoadedInstance | undefined {
+    const instance = this.findInstance(identifier);
+    if (instance) this.instances = this.instances.filter((i) => i !== instance);
+    return instance;
+  }
+
+  touch(instance: LoadedInstance): void {
+    instance.lastUsedTime = Date.now();
+  }
+
+  loadTimeMs(model: CatalogModel): number {
+    return model.loadTimeMs * this.options.loadTimeScale;
+  }
+
+  views(): LoadedInstanceView[] {
+    return this.instances.map((i) => ({
+      identifier: i.identifier,
+      modelKey: i.model.key,
+      contextLength: i.contextLength,
+      jit: i.jit,
+    }));
+  }
+}
+
+export function isLoadFailure(value: LoadPlan | LoadFailure): value is LoadFailure {
+  return "code" in value;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
+}

@@ -1,0 +1,101 @@
+/** Public types of the LM Studio simulator (see DESIGN.md "The simulator (src/testing) — contract"). */
+
+export type LMStudioVersionDialect = "0.3.x" | "0.4.x" | "0.4.21" | "mlx";
+
+export interface SimulatedModelSpec {
+  key: string;
+  type: "llm" | "embedding";
+  /** Declared maximum context. */
+  maxContextLength: number;
+  /** Largest context that loads; above it loading fails with the guardrail error (default maxContextLength). */
+  loadLimit?: number;
+  /** Largest prompt (tokens) at which recall still works (default loadLimit). */
+  effectiveContext?: number;
+  /** Largest prompt (tokens) that processes; above it the model "crashes" (default loadLimit). */
+  fillLimit?: number;
+  /** When set, every load silently gets this context instead of the requested one (0.4 auto-fit). */
+  autoFitTo?: number;
+  vision?: boolean;
+  trainedForToolUse?: boolean;
+  /** Answers start with <think>…</think>. */
+  reasoning?: boolean;
+  sizeBytes?: number;
+  format?: "gguf" | "mlx";
+  loadTimeMs?: number;
+  /** Embedding models only (default 768). */
+  embeddingDimensions?: number;
+  displayName?: string;
+  publisher?: string;
+  architecture?: string;
+  quantization?: string;
+}
+
+interface FaultTargeting {
+  /** Prefix of the request path (HTTP path, or "/<namespace>/<endpoint>" for the SDK socket). */
+  path?: string;
+  /** How many times the fault fires (default 1; Infinity allowed). */
+  times?: number;
+  /** Chance (0..1) that a matching request triggers it; drawn from a seeded generator. */
+  probability?: number;
+}
+
+export type Fault = FaultTargeting &
+  (
+    | { kind: "latency"; ms: number }
+    | { kind: "status"; status: 500 | 503; body?: unknown }
+    | { kind: "reset-mid-stream"; afterChunks: number }
+    | { kind: "empty-stream" }
+    | { kind: "ws-drop-mid-load" }
+    | { kind: "evict"; identifier: string }
+  );
+
+export interface SimulatorOptions {
+  /** 0 = ephemeral (default 0). */
+  port?: number;
+  /** Default "127.0.0.1". */
+  host?: string;
+  models?: SimulatedModelSpec[];
+  /** Overflow/error dialect (default "0.4.x"). */
+  lmStudioVersion?: LMStudioVersionDialect;
+  /** JIT loading on /v1 (default true); false → "No models loaded" errors. */
+  jit?: boolean;
+  /** Context given to JIT loads and to loads that do not ask for one (default 4096). */
+  jitContextLength?: number;
+  /** When set, HTTP needs "Authorization: Bearer <token>" and the SDK handshake must match. */
+  apiToken?: string;
+  preload?: Array<{ key: string; identifier?: string; contextLength?: number }>;
+  /** Multiplies simulated load times (default 1; tests use 0). */
+  loadTimeScale?: number;
+  /**
+   * Mirrors LM Studio's Developer setting that moves reasoning into `reasoning_content`
+   * instead of inline <think> tags (default false).
+   */
+  separateReasoningContent?: boolean;
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  /** Parsed JSON when the body was JSON, else the raw text (undefined for an empty body). */
+  body: unknown;
+}
+
+export interface LoadedInstanceView {
+  identifier: string;
+  modelKey: string;
+  contextLength: number;
+  jit: boolean;
+}
+
+export interface RunningSimulator {
+  /** http://HOST:PORT/v1 */
+  baseUrl: string;
+  /** ws://HOST:PORT */
+  wsUrl: string;
+  port: number;
+  requests: RecordedRequest[];
+  injectFault(fault: Fault): void;
+  clearFaults(): void;
+  loaded(): LoadedInstanceView[];
+  close(): Promise<void>;
+}

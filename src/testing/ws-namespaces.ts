@@ -1,0 +1,21 @@
+import type { NamespaceEndpoints } from "./ws-protocol.js";
+import { systemEndpoints } from "./ws-system.js";
+
+/** Every namespace the SDK may open; the ones without endpoints still authenticate. */
+export const SDK_NAMESPACES: readonly string[] = [
+  "llm",
+  "embedding",
+  "system",
+  "diagnostics",
+  "files",
+  "repository",
+  "plugins",
+  "runtime",
+];
+
+const EMPTY: NamespaceEndpoints = { rpc: {}, channels: {} };
+
+export function sdkEndpointsFor(namespace: string): NamespaceEndpoints {
+  if (namespace === "system") return systemEndpoints;
+  return EMPTY;
+}

@@ -1,0 +1,198 @@
+import type { RawData, WebSocket } from "ws";
+import type { FaultBook } from "./faults.js";
+import type { SimulatorState } from "./state.js";
+
+/** LM Studio's serialized error (`serializedLMSExtendedErrorSchema`). */
+export interface WireError {
+  title: string;
+  cause?: string;
+  suggestion?: string;
+  errorData?: Record<string, unknown>;
+  displayData?: Record<string, unknown> & { code: string };
+  rootTitle?: string;
+}
+
+/** Thrown by endpoint handlers; sent as rpcError / channelError. */
+export class SdkError extends Error {
+  constructor(readonly wire: WireError) {
+    super(wire.title);
+  }
+}
+
+export interface ChannelHandle {
+  readonly channelId: number;
+  send(message: unknown): void;
+  close(): void;
+  error(error: WireError): void;
+  /** Resolves when the client sends `{"type":"cancel"}` (or the socket closes). */
+  readonly cancelled: Promise<void>;
+  isCancelled(): boolean;
+}
+
+export interface SdkSession {
+  namespace: string;
+  state: SimulatorState;
+  faults: FaultBook;
+  /** Drops the connection abruptly (fault injection). */
+  drop(): void;
+}
+
+export type RpcHandler = (session: SdkSession, parameter: unknown) => unknown | Promise<unknown>;
+export type ChannelHandler = (
+  session: SdkSession,
+  creation: unknown,
+  channel: ChannelHandle,
+) => Promise<void>;
+
+export interface NamespaceEndpoints {
+  rpc: Record<string, RpcHandler>;
+  channels: Record<string, ChannelHandler>;
+}
+
+function toWireError(error: unknown): WireError {
+  if (error instanceof SdkError) return error.wire;
+  return { title: error instanceof Error ? error.message : String(error) };
+}
+
+interface ChannelState {
+  cancel: () => void;
+  cancelled: boolean;
+}
+
+/**
+ * One SDK socket: auth packet first, then rpcCall / channelCreate / channelSend. Ids come from the
+ * client's single per-socket counter and are echoed exactly.
+ */
+export function serveSdkSocket(
+  socket: WebSocket,
+  session: Omit<SdkSession, "drop">,
+  endpoints: NamespaceEndpoints,
+  expectedToken: { clientIdentifier: string; clientPasskey: string } | undefined,
+): void {
+  let authenticated = false;
+  const channels = new Map<number, ChannelState>();
+  const full: SdkSession = { ...session, drop: () => socket.terminate() };
+  const send = (frame: unknown) => {
+    if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(frame));
+  };
+
+  socket.on("close", () => {
+    for (const channel of channels.values()) channel.cancel();
+    channels.clear();
+  });
+
+  socket.on("message", (data: RawData) => {
+    let frame: Record<string, unknown>;
+    try {
+      const parsed = JSON.parse(data.toString()) as unknown;
+      if (typeof parsed !== "object" || parsed === null) throw new Error("frame is not an object");
+      frame = parsed as Record<string, unknown>;
+    } catch {
+      send({ type: "communicationWarning", warning: "Received a frame that is not a JSON object" });
+      return;
+    }
+    if (!authenticated) {
+      const ok =
+        frame.authVersion === 1 &&
+        typeof frame.clientIdentifier === "string" &&
+        typeof frame.clientPasskey === "string" &&
+        (expectedToken === undefined ||
+          (frame.clientIdentifier === expectedToken.clientIdentifier &&
+            frame.clientPasskey === expectedToken.clientPasskey));
+      if (ok) {
+        authenticated = true;
+        send({ success: true });
+      } else {
+        send({ success: false, error: "Invalid client identifier or passkey." });
+        socket.close();
+      }
+      return;
+    }
+    handleFrame(frame);
+  });
+
+  function handleFrame(frame: Record<string, unknown>): void {
+    switch (frame.type) {
+      case "rpcCall": {
+        const callId = frame.callId;
+        const endpoint = String(frame.endpoint);
+        const handler = endpoints.rpc[endpoint];
+        if (!handler) {
+          send({ type: "rpcError", callId, error: { title: `Unknown RPC endpoint "${endpoint}"` } });
+          return;
+        }
+        Promise.resolve()
+          .then(() => handler(full, frame.parameter))
+          .then(
+            (result) =>
+              send(
+                result === undefined ? { type: "rpcResult", callId } : { type: "rpcResult", callId, result },
+              ),
+            (error: unknown) => send({ type: "rpcError", callId, error: toWireError(error) }),
+          );
+        return;
+      }
+      case "channelCreate": {
+        const channelId = Number(frame.channelId);
+        const endpoint = String(frame.endpoint);
+        const handler = endpoints.channels[endpoint];
+        if (!handler) {
+          send({
+            type: "channelError",
+            channelId,
+            error: { title: `Unknown channel endpoint "${endpoint}"` },
+          });
+          return;
+        }
+        let cancel = () => {};
+        const cancelled = new Promise<void>((resolve) => {
+          cancel = resolve;
+        });
+        const channelState: ChannelState = {
+          cancelled: false,
+          cancel: () => {
+            channelState.cancelled = true;
+            cancel();
+          },
+        };
+        channels.set(channelId, channelState);
+        let open = true;
+        const finish = () => {
+          open = false;
+          channels.delete(channelId);
+        };
+        const handle: ChannelHandle = {
+          channelId,
+          send: (message) => {
+            if (open) send({ type: "channelSend", channelId, message });
+          },
+          close: () => {
+            if (open) send({ type: "channelClose", channelId });
+            finish();
+          },
+          error: (error) => {
+            if (open) send({ type: "channelError", channelId, error });
+            finish();
+          },
+          cancelled,
+          isCancelled: () => channelState.cancelled,
+        };
+        handler(full, frame.creationParameter, handle).catch((error: unknown) =>
+          handle.error(toWireError(error)),
+        );
+        return;
+      }
+      case "channelSend": {
+        const message = frame.message as { type?: unknown } | undefined;
+        if (message?.type === "cancel") channels.get(Number(frame.channelId))?.cancel();
+        return;
+      }
+      case "keepAlive":
+        send({ type: "keepAliveAck" });
+        return;
+      default:
+        // communicationWarning, acks and signals need no answer here.
+        return;
+    }
+  }
+}
