@@ -1,3 +1,6 @@
+export * from "./connection-errors.js";
 export * from "./error-mapping.js";
 export * from "./errors.js";
+export * from "./fetch-json.js";
+export * from "./model-info.js";
 export * from "./urls.js";
