@@ -1,3 +1,5 @@
+import { embeddingEndpoints } from "./ws-embedding.js";
+import { llmEndpoints } from "./ws-llm.js";
 import type { NamespaceEndpoints } from "./ws-protocol.js";
 import { systemEndpoints } from "./ws-system.js";
 
@@ -17,5 +19,7 @@ const EMPTY: NamespaceEndpoints = { rpc: {}, channels: {} };
 
 export function sdkEndpointsFor(namespace: string): NamespaceEndpoints {
   if (namespace === "system") return systemEndpoints;
+  if (namespace === "llm") return llmEndpoints;
+  if (namespace === "embedding") return embeddingEndpoints;
   return EMPTY;
 }

@@ -72,6 +72,14 @@ export function serveSdkSocket(
   let authenticated = false;
   const channels = new Map<number, ChannelState>();
   const full: SdkSession = { ...session, drop: () => socket.terminate() };
+  // Latency and eviction faults apply to SDK calls too, matched on "/<namespace>/<endpoint>".
+  const preflight = async (endpoint: string): Promise<void> => {
+    const path = `/${session.namespace}/${endpoint}`;
+    const latency = session.faults.take("latency", path);
+    if (latency) await new Promise((resolve) => setTimeout(resolve, latency.ms));
+    const evict = session.faults.take("evict", path);
+    if (evict) session.state.unload(evict.identifier);
+  };
   const send = (frame: unknown) => {
     if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(frame));
   };
@@ -121,7 +129,7 @@ export function serveSdkSocket(
           send({ type: "rpcError", callId, error: { title: `Unknown RPC endpoint "${endpoint}"` } });
           return;
         }
-        Promise.resolve()
+        preflight(endpoint)
           .then(() => handler(full, frame.parameter))
           .then(
             (result) =>
@@ -177,9 +185,9 @@ export function serveSdkSocket(
           cancelled,
           isCancelled: () => channelState.cancelled,
         };
-        handler(full, frame.creationParameter, handle).catch((error: unknown) =>
-          handle.error(toWireError(error)),
-        );
+        preflight(endpoint)
+          .then(() => handler(full, frame.creationParameter, handle))
+          .catch((error: unknown) => handle.error(toWireError(error)));
         return;
       }
       case "channelSend": {

@@ -1,0 +1,18 @@
+import { embedText } from "./embedding-vector.js";
+import { isRecord } from "./http-util.js";
+import { modelEndpoints, resolveSpecifier } from "./ws-model-common.js";
+import type { NamespaceEndpoints } from "./ws-protocol.js";
+
+const base = modelEndpoints("embedding");
+
+export const embeddingEndpoints: NamespaceEndpoints = {
+  rpc: {
+    ...base.rpc,
+    embedString: (session, parameter) => {
+      const p = isRecord(parameter) ? parameter : {};
+      const instance = resolveSpecifier(session, "embedding", p.modelSpecifier)!;
+      return { embedding: embedText(String(p.inputString ?? ""), instance.model.embeddingDimensions) };
+    },
+  },
+  channels: base.channels,
+};

@@ -1,0 +1,181 @@
+import { applySimulatorChatTemplate, type ChatTurn, type ToolDefinition } from "./chat-template.js";
+import { streamPieces } from "./completion-payloads.js";
+import { type GenerationResult, generate } from "./generation.js";
+import { isRecord } from "./http-util.js";
+import { flattenKvStack, readKvStack } from "./kv-config.js";
+import { sdkHistoryToTurns, sdkToolsToDefinitions } from "./sdk-history.js";
+import type { LoadedInstance } from "./state.js";
+import { countSimulatorTokens, simulatorTokenPieces } from "./tokenizer.js";
+import { instanceInfo } from "./ws-info.js";
+import { loadConfigOf, modelEndpoints, resolveSpecifier } from "./ws-model-common.js";
+import type { ChannelHandle, NamespaceEndpoints, SdkSession } from "./ws-protocol.js";
+
+type ReasoningType = "none" | "reasoning" | "reasoningStartTag" | "reasoningEndTag";
+
+function param(value: unknown): Record<string, unknown> {
+  return isRecord(value) ? value : {};
+}
+
+function predictionSettings(stack: unknown): {
+  maxTokens?: number;
+  jsonSchema?: unknown;
+  tools: ToolDefinition[];
+} {
+  const max = readKvStack(stack, "llm.prediction.maxPredictedTokens");
+  const structured = readKvStack(stack, "llm.prediction.structured");
+  return {
+    ...(isRecord(max) && max.checked === true && typeof max.value === "number"
+      ? { maxTokens: max.value }
+      : {}),
+    ...(isRecord(structured) && structured.type === "json" && structured.jsonSchema !== undefined
+      ? { jsonSchema: structured.jsonSchema }
+      : {}),
+    tools: sdkToolsToDefinitions(readKvStack(stack, "llm.prediction.tools")),
+  };
+}
+
+function stopReasonOf(result: GenerationResult, cancelled: boolean): string {
+  if (cancelled) return "userStopped";
+  if (result.kind === "tool_calls") return "toolCalls";
+  if (result.kind === "text" && result.finishReason === "length") return "maxPredictedTokensReached";
+  return "eosFound";
+}
+
+/** Yields to the event loop so a `cancel` frame can arrive between fragments. */
+const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Runs one prediction over a predict/completeRawText channel. */
+async function runPrediction(
+  session: SdkSession,
+  channel: ChannelHandle,
+  instance: LoadedInstance,
+  turns: ChatTurn[],
+  stack: unknown,
+  rawPrompt?: string,
+): Promise<void> {
+  const settings = predictionSettings(stack);
+  const result = generate({
+    model: instance.model,
+    contextLength: instance.contextLength,
+    dialect: session.state.dialectFor(instance.model),
+    turns,
+    tools: rawPrompt === undefined ? settings.tools : [],
+    ...(settings.jsonSchema !== undefined ? { jsonSchema: settings.jsonSchema } : {}),
+    ...(settings.maxTokens !== undefined ? { maxTokens: settings.maxTokens } : {}),
+    ...(rawPrompt !== undefined ? { rawPrompt } : {}),
+  });
+  if (result.kind === "overflow" || result.kind === "crash") return channel.error({ title: result.message });
+
+  const promptTokens = result.promptTokens;
+  const details = (processed: number) => ({
+    cachedTokenCount: 0,
+    totalPromptTokenCount: promptTokens,
+    processedPromptTokenCount: processed,
+    unprocessedPromptTokenCount: promptTokens - processed,
+  });
+  channel.send({ type: "promptProcessingProgress", progress: 0, details: details(0) });
+  channel.send({ type: "promptProcessingProgress", progress: 1, details: details(promptTokens) });
+
+  let predicted = 0;
+  const fragment = async (content: string, reasoningType: ReasoningType): Promise<boolean> => {
+    await tick();
+    if (channel.isCancelled()) return false;
+    const tokensCount = countSimulatorTokens(content);
+    predicted += tokensCount;
+    channel.send({
+      type: "fragment",
+      fragment: { content, tokensCount, containsDrafted: false, reasoningType, isStructural: false },
+    });
+    return true;
+  };
+
+  let completed = true;
+  if (result.kind === "tool_calls") {
+    for (const call of result.calls) {
+      channel.send({ type: "toolCallGenerationStart", toolCallId: call.id });
+      channel.send({ type: "toolCallGenerationNameReceived", name: call.name });
+      channel.send({ type: "toolCallGenerationArgumentFragmentGenerated", content: call.arguments });
+      channel.send({
+        type: "toolCallGenerationEnd",
+        toolCallRequest: {
+          id: call.id,
+          type: "function",
+          name: call.name,
+          arguments: JSON.parse(call.arguments),
+        },
+      });
+      predicted += countSimulatorTokens(call.arguments);
+    }
+  } else {
+    completed = await streamText(result.content, fragment);
+  }
+  channel.send({
+    type: "success",
+    stats: {
+      stopReason: stopReasonOf(result, !completed),
+      tokensPerSecond: 50,
+      numGpuLayers: -1,
+      timeToFirstTokenSec: 0.1,
+      totalTimeSec: 0.1 + predicted / 50,
+      promptTokensCount: promptTokens,
+      predictedTokensCount: predicted,
+      totalTokensCount: promptTokens + predicted,
+    },
+    modelInfo: instanceInfo(instance),
+    loadModelConfig: loadConfigOf(instance),
+    predictionConfig: flattenKvStack(stack),
+  });
+  channel.close();
+}
+
+/** Streams text as fragments, tagging an inline <think>…</think> block as reasoning. */
+async function streamText(
+  content: string,
+  fragment: (content: string, type: ReasoningType) => Promise<boolean>,
+): Promise<boolean> {
+  const think = /^<think>([\s\S]*?)<\/think>/.exec(content);
+  let rest = content;
+  if (think) {
+    if (!(await fragment("<think>", "reasoningStartTag"))) return false;
+    for (const piece of streamPieces(simulatorTokenPieces(think[1]!))) {
+      if (!(await fragment(piece, "reasoning"))) return false;
+    }
+    if (!(await fragment("</think>", "reasoningEndTag"))) return false;
+    rest = content.slice(think[0].length);
+  }
+  for (const piece of streamPieces(simulatorTokenPieces(rest))) {
+    if (!(await fragment(piece, "none"))) return false;
+  }
+  return true;
+}
+
+const base = modelEndpoints("llm");
+
+export const llmEndpoints: NamespaceEndpoints = {
+  rpc: {
+    ...base.rpc,
+    applyPromptTemplate: (session, parameter) => {
+      const p = param(parameter);
+      resolveSpecifier(session, "llm", p.specifier);
+      const opts = param(p.opts);
+      const tools = Array.isArray(opts.toolDefinitions)
+        ? sdkToolsToDefinitions({ type: "toolArray", tools: opts.toolDefinitions })
+        : predictionSettings(p.predictionConfigStack).tools;
+      return { formatted: applySimulatorChatTemplate(sdkHistoryToTurns(p.history), tools) };
+    },
+    preloadDraftModel: () => undefined,
+  },
+  channels: {
+    ...base.channels,
+    predict: async (session, creation, channel) => {
+      const p = param(creation);
+      const instance = resolveSpecifier(session, "llm", p.modelSpecifier)!;
+      await runPrediction(session, channel, instance, sdkHistoryToTurns(p.history), p.predictionConfigStack);
+    },
+    completeRawText: async (session, creation, channel) => {
+      const p = param(creation);
+      const instance = resolveSpecifier(session, "llm", p.modelSpecifier)!;
+      await runPrediction(session, channel, instance, [], p.predictionConfigStack, String(p.rawPrompt ?? ""));
+    },
+  },
+};
