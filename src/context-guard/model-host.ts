@@ -1,0 +1,271 @@
+import { LMStudioClient, type LoggerInterface, type ModelInfo } from "@lmstudio/sdk";
+import { sdkWebSocketUrl } from "../lmstudio/urls.js";
+import type {
+  ChatTurn,
+  DownloadedModel,
+  HostFailureKind,
+  InstanceRef,
+  LoadedInstance,
+  LoadRequest,
+  LoadResult,
+  LoadSettings,
+  ModelHost,
+  ResourceEstimate,
+  RespondRequest,
+  RespondResult,
+} from "./host.js";
+import { ModelHostError } from "./host.js";
+
+/**
+ * The only file that imports `@lmstudio/sdk`: an SDK version change is a change here and nowhere else.
+ * Every call goes through a dynamic handle by identifier, so a reconnect after a dropped WebSocket
+ * keeps working with instances loaded before it.
+ */
+
+export interface SdkModelHostOptions {
+  /** The OpenAI-compatible base URL (…/v1); the SDK's ws:// URL is derived from it. */
+  baseUrl: string;
+  /** LM Studio API token; passed to the SDK only in its `sk-lm-…:…` form, which is all it accepts. */
+  apiKey?: string;
+  /** Where SDK log lines go; silent by default because failures reach the caller as errors. */
+  logger?: LoggerInterface;
+}
+
+const SDK_TOKEN = /^sk-lm-[a-zA-Z0-9]{8}:[a-zA-Z0-9]{20}$/;
+
+const silentLogger: LoggerInterface = {
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  debug: () => undefined,
+};
+
+/** Server texts → failure kinds. Order matters: the crash text also mentions no memory. */
+const FAILURE_PATTERNS: Array<[RegExp, HostFailureKind]> = [
+  [/insufficient system resources|guardrail/i, "guardrail"],
+  [/has crashed|exit code/i, "crash"],
+  [/out of memory|insufficient memory|\boom\b|metal error|failed to allocate/i, "out-of-memory"],
+  [
+    /tokens to keep from the initial prompt|trying to keep the first|does not fit in context|context size has been exceeded/i,
+    "overflow",
+  ],
+  [/websocket|connection closed|transport disposed|econnrefused|econnreset|socket hang up/i, "disconnect"],
+  [/cannot find a model|already been unloaded|not found/i, "not-found"],
+  [/failed to load model|error loading model/i, "load-error"],
+];
+
+/** Maps any SDK or transport error to a ModelHostError; `signal` tells a timeout from a user abort. */
+export function classifyHostError(error: unknown, signal?: AbortSignal): ModelHostError {
+  if (error instanceof ModelHostError) return error;
+  const text = error instanceof Error ? error.message : String(error);
+  if (signal?.aborted) {
+    const reason: unknown = signal.reason;
+    const timedOut = reason instanceof Error && reason.name === "TimeoutError";
+    return new ModelHostError(timedOut ? "timeout" : "aborted", text, { cause: error });
+  }
+  if (error instanceof Error && error.name === "AbortError") {
+    return new ModelHostError("aborted", text, { cause: error });
+  }
+  for (const [pattern, kind] of FAILURE_PATTERNS) {
+    if (pattern.test(text)) return new ModelHostError(kind, firstLine(text), { cause: error });
+  }
+  return new ModelHostError("other", firstLine(text), { cause: error });
+}
+
+function firstLine(text: string): string {
+  // SDK messages carry ANSI colours and multi-line suggestions; the registry log wants one clean line.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping ANSI escape sequences
+  const plain = text.replace(/\u001b\[[0-9;]*m/g, "").trim();
+  return plain.split("\n").find((line) => line.trim() !== "") ?? plain;
+}
+
+function toDownloaded(info: ModelInfo): DownloadedModel {
+  return {
+    key: info.modelKey,
+    type: info.type,
+    displayName: info.displayName,
+    declaredMax: info.maxContextLength,
+    vision: info.type === "llm" ? info.vision : false,
+    toolUse: info.type === "llm" ? info.trainedForToolUse : false,
+    format: info.format,
+    sizeBytes: info.sizeBytes,
+  };
+}
+
+export class SdkModelHost implements ModelHost {
+  private client: LMStudioClient | undefined;
+  /** Instances this host loaded, by identifier: the only ones it will ever unload. */
+  private readonly owned = new Map<string, InstanceRef>();
+
+  constructor(private readonly options: SdkModelHostOptions) {}
+
+  private sdk(): LMStudioClient {
+    if (this.client === undefined) {
+      const apiToken =
+        this.options.apiKey && SDK_TOKEN.test(this.options.apiKey) ? this.options.apiKey : undefined;
+      this.client = new LMStudioClient({
+        baseUrl: sdkWebSocketUrl(this.options.baseUrl),
+        logger: this.options.logger ?? silentLogger,
+        ...(apiToken ? { apiToken } : {}),
+      });
+    }
+    return this.client;
+  }
+
+  /** Runs one SDK call; a dropped connection discards the client so the next call reconnects. */
+  private async call<T>(run: (client: LMStudioClient) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    try {
+      return await run(this.sdk());
+    } catch (error) {
+      const failure = classifyHostError(error, signal);
+      if (failure.kind === "disconnect") await this.dropClient();
+      throw failure;
+    }
+  }
+
+  private async dropClient(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (client) await client[Symbol.asyncDispose]().catch(() => undefined);
+  }
+
+  async serverVersion(): Promise<string> {
+    try {
+      return (await this.call((c) => c.system.getLMStudioVersion())).version;
+    } catch {
+      return "unknown";
+    }
+  }
+
+  async listDownloaded(): Promise<DownloadedModel[]> {
+    return (await this.call((c) => c.system.listDownloadedModels())).map(toDownloaded);
+  }
+
+  async listLoaded(): Promise<LoadedInstance[]> {
+    return this.call(async (c) => {
+      const [llms, embeddings] = await Promise.all([c.llm.listLoaded(), c.embedding.listLoaded()]);
+      const handles = [
+        ...llms.map((h) => ({ h, type: "llm" as const })),
+        ...embeddings.map((h) => ({ h, type: "embedding" as const })),
+      ];
+      return Promise.all(
+        handles.map(async ({ h, type }) => ({
+          identifier: h.identifier,
+          modelKey: h.modelKey,
+          type,
+          contextLength: await h.getContextLength(),
+        })),
+      );
+    });
+  }
+
+  async load(modelKey: string, request: LoadRequest): Promise<LoadResult> {
+    const type = request.type ?? "llm";
+    const base = {
+      identifier: request.identifier,
+      ttl: request.ttlSeconds,
+      signal: request.signal,
+      verbose: false,
+    };
+    try {
+      const actual = await this.call(async (c) => {
+        const handle =
+          type === "llm"
+            ? await c.llm.load(modelKey, {
+                ...base,
+                config: { contextLength: request.contextLength, ...request.settings },
+              })
+            : await c.embedding.load(modelKey, { ...base, config: { contextLength: request.contextLength } });
+        this.owned.set(request.identifier, { identifier: request.identifier, type });
+        return handle.getContextLength();
+      }, request.signal);
+      return {
+        identifier: request.identifier,
+        requested: request.contextLength,
+        actual,
+        honoured: actual === request.contextLength,
+      };
+    } catch (error) {
+      const failure = classifyHostError(error, request.signal);
+      // A drop or abort can leave a half-finished load on the server; remove it if it got there.
+      if (failure.kind === "disconnect" || failure.kind === "aborted" || failure.kind === "timeout") {
+        await this.unload({ identifier: request.identifier, type }).catch(() => undefined);
+      }
+      throw failure;
+    }
+  }
+
+  async unload(ref: InstanceRef): Promise<void> {
+    this.owned.delete(ref.identifier);
+    await this.call((c) => (ref.type === "llm" ? c.llm : c.embedding).unload(ref.identifier)).catch(
+      (error: unknown) => {
+        // Already gone (TTL, eviction, crash): the goal of unloading is reached.
+        if (error instanceof ModelHostError && error.kind === "not-found") return;
+        throw error;
+      },
+    );
+  }
+
+  ownedInstances(): string[] {
+    return [...this.owned.keys()];
+  }
+
+  async applyPromptTemplate(ref: InstanceRef, turns: ChatTurn[]): Promise<string> {
+    if (ref.type !== "llm") throw new ModelHostError("other", "prompt templates exist only for LLMs");
+    return this.call((c) =>
+      c.llm
+        .createDynamicHandle(ref.identifier)
+        .applyPromptTemplate(turns.map((t) => ({ role: t.role, content: t.content }))),
+    );
+  }
+
+  async countTokens(ref: InstanceRef, text: string): Promise<number> {
+    return this.call((c) =>
+      ref.type === "llm"
+        ? c.llm.createDynamicHandle(ref.identifier).countTokens(text)
+        : c.embedding.createDynamicHandle(ref.identifier).countTokens(text),
+    );
+  }
+
+  async respond(ref: InstanceRef, turns: ChatTurn[], request: RespondRequest): Promise<RespondResult> {
+    const result = await this.call(
+      (c) =>
+        c.llm.createDynamicHandle(ref.identifier).respond(
+          turns.map((t) => ({ role: t.role, content: t.content })),
+          { maxTokens: request.maxTokens, temperature: 0, signal: request.signal },
+        ),
+      request.signal,
+    );
+    const stats = result.stats;
+    return {
+      content: result.nonReasoningContent,
+      promptTokens: stats.promptTokensCount,
+      predictedTokens: stats.predictedTokensCount,
+      stopReason: stats.stopReason,
+      timeToFirstTokenSec: stats.timeToFirstTokenSec,
+      tokensPerSecond: stats.tokensPerSecond,
+    };
+  }
+
+  async estimate(
+    modelKey: string,
+    contextLength: number,
+    settings?: LoadSettings,
+  ): Promise<ResourceEstimate | undefined> {
+    try {
+      const estimate = await this.call((c) =>
+        c.llm.estimateResourcesUsage(modelKey, { contextLength, ...settings }),
+      );
+      return { passesGuardrails: estimate.passesGuardrails, totalBytes: estimate.memory.totalVramBytes };
+    } catch (error) {
+      // Servers without the experimental endpoint answer "not supported"/unknown endpoint: no estimate.
+      if (error instanceof ModelHostError && error.kind === "disconnect") throw error;
+      return undefined;
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const ref of [...this.owned.values()]) await this.unload(ref).catch(() => undefined);
+    await this.dropClient();
+  }
+}
