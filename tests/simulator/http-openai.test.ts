@@ -1,6 +1,7 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { countSimulatorTokens, type RunningSimulator, startSimulator } from "../../src/testing/index.js";
+import { getJson } from "./helpers.js";
 
 let sim: RunningSimulator;
 let client: OpenAI;
@@ -15,17 +16,18 @@ afterAll(async () => {
 
 describe("/v1 with the openai client", () => {
   test("lists models in LM Studio's shape", async () => {
-    const res = await fetch(`${sim.baseUrl}/models`);
+    const res = await getJson(`${sim.baseUrl}/models`);
     expect(res.headers.get("x-powered-by")).toBe("Express");
     expect(res.headers.get("access-control-allow-origin")).toBe("*");
-    const body = await res.json();
+    const body = res.body;
     expect(body.object).toBe("list");
     expect(body.data).toContainEqual({
       id: "qwen2.5-7b-instruct",
       object: "model",
       owned_by: "organization_owner",
     });
-    for (const item of body.data) expect(Object.keys(item).sort()).toEqual(["id", "object", "owned_by"]);
+    for (const item of body.data as object[])
+      expect(Object.keys(item).sort()).toEqual(["id", "object", "owned_by"]);
   });
 
   test("non-streaming chat echoes, with stats {} and system_fingerprint = model", async () => {

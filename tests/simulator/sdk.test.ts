@@ -7,6 +7,7 @@ import {
   simulatorTokenize,
   startSimulator,
 } from "../../src/testing/index.js";
+import { postJson } from "./helpers.js";
 
 process.env.LMS_NO_FANCY_ERRORS = "1";
 
@@ -91,12 +92,11 @@ describe("the real @lmstudio/sdk against the simulator", () => {
     expect(result.modelInfo.contextLength).toBe(8192);
 
     // The same prompt over /v1 reports the same prompt token count.
-    const http = await fetch(`${sim.baseUrl}/chat/completions`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ model: "guard-qwen-8k", messages: [{ role: "user", content: "hi" }] }),
+    const http = await postJson(`${sim.baseUrl}/chat/completions`, {
+      model: "guard-qwen-8k",
+      messages: [{ role: "user", content: "hi" }],
     });
-    expect((await http.json()).usage.prompt_tokens).toBe(promptTokens);
+    expect(http.body.usage.prompt_tokens).toBe(promptTokens);
 
     await model.unload();
     expect(sim.loaded().find((i) => i.identifier === "guard-qwen-8k")).toBeUndefined();
