@@ -1,0 +1,38 @@
+import { LangChainError, stampRetryable } from "@langchain/core/errors";
+
+/**
+ * Input problems found before anything is sent to LM Studio. All are the input's fault, so they are
+ * stamped non-retryable.
+ */
+
+export type ImageInputProblem = "unsupported" | "corrupt" | "too-large" | "download-failed" | "not-found";
+
+/** An image (or PDF) that cannot be turned into something a local VLM accepts. */
+export class LMStudioImageInputError extends LangChainError {
+  override readonly name: string = "LMStudioImageInputError";
+  constructor(
+    readonly problem: ImageInputProblem,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message);
+    if (options?.cause !== undefined) this.cause = options.cause;
+    stampRetryable(this, false);
+  }
+}
+
+/** An optional peer dependency (sharp, unpdf, @napi-rs/canvas) that a vision helper needs is missing. */
+export class MissingOptionalDependencyError extends LangChainError {
+  override readonly name: string = "MissingOptionalDependencyError";
+  constructor(
+    readonly packageName: string,
+    purpose: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `${purpose} needs the optional package "${packageName}". Install it with: npm install ${packageName}`,
+    );
+    if (options?.cause !== undefined) this.cause = options.cause;
+    stampRetryable(this, false);
+  }
+}

@@ -1,0 +1,12 @@
+export { type ImageInputProblem, LMStudioImageInputError, MissingOptionalDependencyError } from "./errors.js";
+export {
+  DEFAULT_MAX_SIDE,
+  type ImageContentOptions,
+  type ImageContentPart,
+  type PreparedImage,
+  prepareImage,
+  toDataUrl,
+  toImageContent,
+} from "./image-content.js";
+export { type ImageInput, type ImageSourceOptions, readImageBytes } from "./image-source.js";
+export { type ImageKind, sniffImageKind } from "./sniff.js";
