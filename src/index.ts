@@ -1,1 +1,3 @@
 export const VERSION = "0.1.0";
+export * from "./chat/index.js";
+export * from "./lmstudio/index.js";

@@ -1,0 +1,596 @@
+import type { CallbackManagerForLLMRun } from "@langchain/core/callbacks/manager";
+import type {
+  BaseLanguageModelInput,
+  StructuredOutputMethodOptions,
+} from "@langchain/core/language_models/base";
+import { BaseChatModel, type LangSmithParams } from "@langchain/core/language_models/chat_models";
+import type { ChatModelStreamEvent } from "@langchain/core/language_models/event";
+import type { ModelProfile } from "@langchain/core/language_models/profile";
+import type { Serialized } from "@langchain/core/load/serializable";
+import { AIMessage, AIMessageChunk, type BaseMessage } from "@langchain/core/messages";
+import { ChatGenerationChunk, type ChatResult } from "@langchain/core/outputs";
+import type { Runnable } from "@langchain/core/runnables";
+import {
+  ChatOpenAICompletions,
+  convertMessagesToCompletionsMessageParams,
+  type OpenAIClient,
+  wrapOpenAIClientError,
+} from "@langchain/openai";
+import { lmStudioSettings } from "../config/env.js";
+import type { ChatClampResult, ContextGuardLike, OverflowPolicy } from "../context-guard/types.js";
+import { unreachableErrorFor } from "../lmstudio/connection-errors.js";
+import { mapLMStudioError } from "../lmstudio/error-mapping.js";
+import { LMStudioEmptyResponseError } from "../lmstudio/errors.js";
+import { listLMStudioModels, visionModelKeys } from "../lmstudio/model-info.js";
+import { normalizeBaseUrl } from "../lmstudio/urls.js";
+import { registerContentBlockTranslator } from "./content-blocks.js";
+import { resolveContextGuard } from "./context-guard-option.js";
+import { firstLoadedLLM, profileFromModelInfo } from "./profile.js";
+import {
+  type LMStudioCompletionParams,
+  shapeLMStudioRequest,
+  toLMStudioMessages,
+} from "./request-shaping.js";
+import { MODEL_PROVIDER, separateReasoningOf, toLMStudioAIMessage, usageChunk } from "./response-parsing.js";
+import { buildStructuredOutput } from "./structured-output.js";
+import { ThinkTagSplitter } from "./think-tag-splitter.js";
+import type { ChatLMStudioCallOptions, ChatLMStudioFields } from "./types.js";
+
+registerContentBlockTranslator();
+
+/**
+ * The openai client refuses to start without an API key, but LM Studio needs none by default.
+ * This value satisfies the client; it is never sent (see `completionWithRetry`).
+ */
+const NO_API_KEY = "lm-studio-no-api-key";
+
+/** How long the best-effort model lookup that enriches error messages may take. */
+const ERROR_CONTEXT_LOOKUP_MS = 1_500;
+
+type RequestOptions = OpenAIClient.RequestOptions & { maxRetries?: number };
+type StreamingRequest = OpenAIClient.Chat.ChatCompletionCreateParamsStreaming;
+type NonStreamingRequest = OpenAIClient.Chat.ChatCompletionCreateParamsNonStreaming;
+
+/**
+ * LM Studio as a LangChain chat model. Built on ChatOpenAICompletions (not ChatOpenAI, whose
+ * `withConfig` turns subclasses back into ChatOpenAI after `bindTools`/`withStructuredOutput`) and
+ * changed wherever LM Studio differs from OpenAI: request shape, reasoning, metadata, errors.
+ *
+ * ```ts
+ * const model = new ChatLMStudio("qwen2.5-7b-instruct");
+ * const answer = await model.invoke("Hello");
+ * ```
+ */
+export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions> {
+  static override lc_name(): string {
+    return "ChatLMStudio";
+  }
+
+  override _llmType(): string {
+    return MODEL_PROVIDER;
+  }
+
+  override lc_serializable = true;
+
+  override get lc_secrets(): { [key: string]: string } | undefined {
+    return { apiKey: "LM_API_TOKEN" };
+  }
+
+  override get lc_serializable_keys(): string[] {
+    // `configuration` holds the client's options, including the token: never serialised.
+    const inherited = (super.lc_serializable_keys ?? []).filter((key) => key !== "configuration");
+    return [...inherited, "topK", "minP", "repeatPenalty", "ttl", "draftModel", "overflow"];
+  }
+
+  override get callKeys(): string[] {
+    return [
+      ...super.callKeys,
+      "streamUsage",
+      "topK",
+      "minP",
+      "repeatPenalty",
+      "ttl",
+      "draftModel",
+      "overflow",
+    ];
+  }
+
+  /** LM Studio's OpenAI-compatible URL, e.g. http://localhost:1234/v1. */
+  readonly baseUrl: string;
+  topK?: number;
+  minP?: number;
+  repeatPenalty?: number;
+  ttl?: number;
+  draftModel?: string;
+  overflow: OverflowPolicy;
+
+  /** The LM Studio token (the parent's `apiKey` is typed for OpenAI's key setters). */
+  private readonly token: string | undefined;
+  private readonly contextGuardOption: boolean | ContextGuardLike | undefined;
+  private contextGuard: Promise<ContextGuardLike> | undefined;
+  private serverProfile: ModelProfile = {};
+
+  constructor(fields?: ChatLMStudioFields);
+  constructor(model: string, fields?: Omit<ChatLMStudioFields, "model">);
+  constructor(modelOrFields?: string | ChatLMStudioFields, maybeFields?: Omit<ChatLMStudioFields, "model">) {
+    const fields: ChatLMStudioFields =
+      typeof modelOrFields === "string" ? { ...maybeFields, model: modelOrFields } : { ...modelOrFields };
+    // Only consult the environment for what the caller left out, so explicit settings never
+    // fail on an unrelated bad variable.
+    const needsEnvironment =
+      fields.baseUrl === undefined ||
+      fields.model === undefined ||
+      fields.apiKey === undefined ||
+      fields.maxTokens === undefined;
+    const settings = needsEnvironment ? lmStudioSettings() : undefined;
+    const baseUrl = normalizeBaseUrl(fields.baseUrl ?? settings?.baseUrl ?? "http://localhost:1234/v1");
+    const apiKey = fields.apiKey ?? settings?.apiKey;
+    const { contextGuard, overflow, topK, minP, repeatPenalty, ttl, draftModel, ...openAIFields } = fields;
+    super({
+      ...openAIFields,
+      baseUrl,
+      model: fields.model ?? settings?.model ?? "",
+      maxTokens: fields.maxTokens ?? settings?.maxTokens,
+      ...(apiKey !== undefined ? { apiKey } : {}),
+      ...(topK !== undefined ? { topK } : {}),
+      ...(minP !== undefined ? { minP } : {}),
+      ...(repeatPenalty !== undefined ? { repeatPenalty } : {}),
+      ...(ttl !== undefined ? { ttl } : {}),
+      ...(draftModel !== undefined ? { draftModel } : {}),
+      ...(overflow !== undefined ? { overflow } : {}),
+      configuration: { ...fields.configuration, baseURL: baseUrl, apiKey: apiKey ?? NO_API_KEY },
+    } as ConstructorParameters<typeof ChatOpenAICompletions>[0]);
+    this.baseUrl = baseUrl;
+    // The parent falls back to OPENAI_API_KEY; an OpenAI key must never be sent to LM Studio.
+    this.apiKey = apiKey;
+    this.token = apiKey;
+    this.topK = topK;
+    this.minP = minP;
+    this.repeatPenalty = repeatPenalty;
+    this.ttl = ttl;
+    this.draftModel = draftModel;
+    this.overflow = overflow ?? "error";
+    this.contextGuardOption = contextGuard;
+  }
+
+  /**
+   * Reads the server's model list (`/api/v1/models`, falling back to `/api/v0/models`) to fill
+   * `profile`. Without a model name, picks the first loaded LLM.
+   */
+  async init(signal?: AbortSignal): Promise<this> {
+    const models = await listLMStudioModels({ baseUrl: this.baseUrl, apiKey: this.token, signal });
+    if (!this.model) this.model = firstLoadedLLM(models) ?? "";
+    this.serverProfile = profileFromModelInfo(models, this.model);
+    return this;
+  }
+
+  /** `new ChatLMStudio(fields)` followed by `init()`, so `profile` is ready. */
+  static async fromServer(fields?: ChatLMStudioFields): Promise<ChatLMStudio> {
+    return new ChatLMStudio(fields).init();
+  }
+
+  /** What the server reported at `init()`/`fromServer()`; empty before. */
+  override get profile(): ModelProfile {
+    return this.serverProfile;
+  }
+
+  override getLsParams(options: this["ParsedCallOptions"]): LangSmithParams {
+    const params = this.invocationParams(options);
+    return {
+      ls_provider: MODEL_PROVIDER,
+      ls_model_name: this.model,
+      ls_model_type: "chat",
+      ls_temperature: params.temperature ?? undefined,
+      ls_max_tokens: params.max_tokens ?? undefined,
+      ls_stop: options.stop,
+    };
+  }
+
+  override toJSON(): Serialized {
+    const serialized = super.toJSON();
+    if (serialized.type !== "constructor") return serialized;
+    // The parent's alias and secret name (openai_api_key / OPENAI_API_KEY) win in core's merge;
+    // replace them with LM Studio's, and never emit the token itself.
+    const {
+      openai_api_key: _openAIKey,
+      api_key: _apiKey,
+      configuration: _configuration,
+      ...kwargs
+    } = serialized.kwargs;
+    if (this.token !== undefined) kwargs.api_key = { lc: 1, type: "secret", id: ["LM_API_TOKEN"] };
+    return { ...serialized, kwargs };
+  }
+
+  override invocationParams(
+    options?: this["ParsedCallOptions"],
+    extra?: { streaming?: boolean },
+  ): LMStudioCompletionParams {
+    // The response format is shaped here, not by the parent: its zod path uses the openai SDK's
+    // strict-mode helper, and a json_schema response format makes it force `strict` on tools.
+    const base = super.invocationParams(
+      options ? { ...options, response_format: undefined } : options,
+      extra,
+    );
+    return shapeLMStudioRequest(base, {
+      responseFormat: options?.response_format,
+      streaming: this.streaming || extra?.streaming === true,
+      streamUsage: options?.streamUsage ?? this.streamUsage,
+      explicitStreamOptions: options?.stream_options,
+      extras: {
+        topK: options?.topK ?? this.topK,
+        minP: options?.minP ?? this.minP,
+        repeatPenalty: options?.repeatPenalty ?? this.repeatPenalty,
+        ttl: options?.ttl ?? this.ttl,
+        draftModel: options?.draftModel ?? this.draftModel,
+      },
+    });
+  }
+
+  override withStructuredOutput<RunOutput extends Record<string, unknown> = Record<string, unknown>>(
+    // biome-ignore lint/suspicious/noExplicitAny: mirrors the parent's overloads (zod v3/v4, Standard Schema, JSON Schema).
+    outputSchema: any,
+    config?: StructuredOutputMethodOptions<false>,
+  ): Runnable<BaseLanguageModelInput, RunOutput>;
+  override withStructuredOutput<RunOutput extends Record<string, unknown> = Record<string, unknown>>(
+    // biome-ignore lint/suspicious/noExplicitAny: see above.
+    outputSchema: any,
+    config?: StructuredOutputMethodOptions<true>,
+  ): Runnable<BaseLanguageModelInput, { raw: BaseMessage; parsed: RunOutput }>;
+  override withStructuredOutput<RunOutput extends Record<string, unknown> = Record<string, unknown>>(
+    // biome-ignore lint/suspicious/noExplicitAny: see above.
+    outputSchema: any,
+    config?: StructuredOutputMethodOptions<boolean>,
+  ):
+    | Runnable<BaseLanguageModelInput, RunOutput>
+    | Runnable<BaseLanguageModelInput, { raw: BaseMessage; parsed: RunOutput }>;
+  override withStructuredOutput<RunOutput extends Record<string, unknown> = Record<string, unknown>>(
+    // biome-ignore lint/suspicious/noExplicitAny: see above.
+    outputSchema: any,
+    config?: StructuredOutputMethodOptions<boolean>,
+  ):
+    | Runnable<BaseLanguageModelInput, RunOutput>
+    | Runnable<BaseLanguageModelInput, { raw: BaseMessage; parsed: RunOutput }> {
+    return buildStructuredOutput<RunOutput>(this, outputSchema, config);
+  }
+
+  override async _generate(
+    messages: BaseMessage[],
+    options: this["ParsedCallOptions"],
+    runManager?: CallbackManagerForLLMRun,
+  ): Promise<ChatResult> {
+    options.signal?.throwIfAborted();
+    if (this.streaming) return this.generateByStreaming(messages, options, runManager);
+
+    const request = await this.buildRequest(messages, options, false);
+    const data = await this.completionWithRetry(
+      request as NonStreamingRequest,
+      this.requestOptionsOf(options),
+    );
+    const choice = data.choices?.[0];
+    if (!choice?.message) throw new LMStudioEmptyResponseError(request.model);
+    const message = toLMStudioAIMessage(
+      this._convertCompletionsMessageToBaseMessage(choice.message, data),
+      data,
+    );
+    const hasOutput =
+      (typeof message.content === "string" ? message.content.length > 0 : message.content.length > 0) ||
+      (AIMessage.isInstance(message) && (message.tool_calls?.length ?? 0) > 0) ||
+      choice.finish_reason != null;
+    if (!hasOutput) throw new LMStudioEmptyResponseError(request.model);
+    const usage = AIMessage.isInstance(message) ? message.usage_metadata : undefined;
+    return {
+      generations: [
+        {
+          text: typeof message.content === "string" ? message.content : "",
+          message,
+          generationInfo: choice.finish_reason ? { finish_reason: choice.finish_reason } : {},
+        },
+      ],
+      llmOutput: usage
+        ? {
+            tokenUsage: {
+              promptTokens: usage.input_tokens,
+              completionTokens: usage.output_tokens,
+              totalTokens: usage.total_tokens,
+            },
+          }
+        : {},
+    };
+  }
+
+  override async *_streamResponseChunks(
+    messages: BaseMessage[],
+    options: this["ParsedCallOptions"],
+    runManager?: CallbackManagerForLLMRun,
+  ): AsyncGenerator<ChatGenerationChunk> {
+    options.signal?.throwIfAborted();
+    const request = await this.buildRequest(messages, options, true);
+    const stream = await this.completionWithRetry(
+      request as StreamingRequest,
+      this.requestOptionsOf(options),
+    );
+    const splitter = new ThinkTagSplitter();
+    let defaultRole: OpenAIClient.Chat.ChatCompletionRole | undefined;
+    let usage: OpenAIClient.CompletionUsage | undefined;
+    let sawOutput = false;
+    let sentModel = false;
+    let responseId: string | undefined;
+
+    const emit = async (chunk: ChatGenerationChunk, index: number) => {
+      await runManager?.handleLLMNewToken(
+        chunk.text ?? "",
+        { prompt: options.promptIndex ?? 0, completion: index },
+        undefined,
+        undefined,
+        undefined,
+        { chunk },
+      );
+      return chunk;
+    };
+
+    try {
+      for await (const data of stream) {
+        if (options.signal?.aborted) break;
+        if (data.usage) usage = data.usage;
+        responseId ??= data.id;
+        const choice = data.choices?.[0];
+        if (!choice?.delta) continue;
+        const delta = choice.delta;
+        const message = this._convertCompletionsDeltaToBaseMessageChunk(delta, data, defaultRole);
+        defaultRole = delta.role ?? defaultRole;
+        if (!AIMessageChunk.isInstance(message) || typeof message.content !== "string") continue;
+
+        const split = splitter.push(message.content);
+        const reasoning = [
+          separateReasoningOf(delta as { reasoning_content?: unknown; reasoning?: unknown }),
+          split.reasoning,
+        ]
+          .filter((part): part is string => typeof part === "string" && part.length > 0)
+          .join("");
+        const hasToolCalls = (message.tool_call_chunks?.length ?? 0) > 0;
+        const finished = choice.finish_reason != null;
+        if (!split.content && !reasoning && !hasToolCalls && !finished) continue;
+        sawOutput = true;
+
+        const additional_kwargs = { ...message.additional_kwargs };
+        delete additional_kwargs.reasoning_content;
+        if (reasoning) additional_kwargs.reasoning_content = reasoning;
+        const response_metadata: Record<string, unknown> = { model_provider: MODEL_PROVIDER };
+        // Strings concatenate when chunks merge, so the model name goes on exactly one chunk.
+        if (!sentModel && data.model) {
+          response_metadata.model = data.model;
+          response_metadata.model_name = data.model;
+          sentModel = true;
+        }
+        const generationInfo: Record<string, unknown> = {};
+        if (finished) {
+          generationInfo.finish_reason = choice.finish_reason;
+          if (data.system_fingerprint) generationInfo.system_fingerprint = data.system_fingerprint;
+        }
+        const chunk = new ChatGenerationChunk({
+          message: new AIMessageChunk({
+            content: split.content,
+            id: message.id,
+            tool_call_chunks: message.tool_call_chunks,
+            additional_kwargs,
+            response_metadata,
+          }),
+          text: split.content,
+          generationInfo,
+        });
+        yield await emit(chunk, choice.index ?? 0);
+      }
+    } catch (error) {
+      options.signal?.throwIfAborted();
+      throw await this.toLMStudioError(error, request.model);
+    }
+    options.signal?.throwIfAborted();
+
+    const tail = splitter.flush();
+    if (tail.content || tail.reasoning) {
+      sawOutput = true;
+      const chunk = new ChatGenerationChunk({
+        message: new AIMessageChunk({
+          content: tail.content,
+          id: responseId,
+          additional_kwargs: tail.reasoning ? { reasoning_content: tail.reasoning } : {},
+          response_metadata: { model_provider: MODEL_PROVIDER },
+        }),
+        text: tail.content,
+      });
+      yield await emit(chunk, 0);
+    }
+    if (!sawOutput) throw new LMStudioEmptyResponseError(request.model);
+    if (usage) {
+      const chunk = new ChatGenerationChunk({
+        message: usageChunk(usage, sentModel ? undefined : request.model),
+        text: "",
+      });
+      yield await emit(chunk, 0);
+    }
+  }
+
+  /**
+   * The content-block event protocol (`streamEvents()` v3, LangGraph stream handlers) is bridged from
+   * `_streamResponseChunks`, so reasoning splitting, metadata and error mapping apply there too.
+   * The parent's native version reads the raw stream and would bypass all of that.
+   */
+  override async *_streamChatModelEvents(
+    messages: BaseMessage[],
+    options: this["ParsedCallOptions"],
+    runManager?: CallbackManagerForLLMRun,
+  ): AsyncGenerator<ChatModelStreamEvent> {
+    yield* BaseChatModel.prototype._streamChatModelEvents.call(this, messages, options, runManager);
+  }
+
+  override async completionWithRetry(
+    request: StreamingRequest,
+    requestOptions?: RequestOptions,
+  ): Promise<AsyncIterable<OpenAIClient.Chat.Completions.ChatCompletionChunk>>;
+  override async completionWithRetry(
+    request: NonStreamingRequest,
+    requestOptions?: RequestOptions,
+  ): Promise<OpenAIClient.Chat.Completions.ChatCompletion>;
+  override async completionWithRetry(
+    request: StreamingRequest | NonStreamingRequest,
+    requestOptions?: RequestOptions,
+  ): Promise<
+    | AsyncIterable<OpenAIClient.Chat.Completions.ChatCompletionChunk>
+    | OpenAIClient.Chat.Completions.ChatCompletion
+  > {
+    const { maxRetries, ...sdkOptions } = requestOptions ?? {};
+    const clientOptions = this._getClientOptions(sdkOptions as OpenAIClient.RequestOptions);
+    // Without a token, drop the placeholder's Authorization header rather than send a fake one.
+    const options: OpenAIClient.RequestOptions =
+      this.token === undefined
+        ? { ...clientOptions, headers: { ...toHeaderRecord(clientOptions.headers), Authorization: null } }
+        : clientOptions;
+    return this.caller.callWithOptions({ maxRetries, signal: sdkOptions.signal ?? undefined }, async () => {
+      try {
+        // Always `create`, never the parent's `.parse()`: parse insists on strict tools, which
+        // LM Studio neither needs nor always gets.
+        return await this.client.chat.completions.create(request, options);
+      } catch (error) {
+        throw await this.toLMStudioError(error, request.model);
+      }
+    });
+  }
+
+  private requestOptionsOf(options: this["ParsedCallOptions"]): RequestOptions {
+    return { signal: options.signal, maxRetries: options.maxRetries, ...options.options } as RequestOptions;
+  }
+
+  /** `invoke` on a model built with `streaming: true`: the stream, gathered into one message. */
+  private async generateByStreaming(
+    messages: BaseMessage[],
+    options: this["ParsedCallOptions"],
+    runManager?: CallbackManagerForLLMRun,
+  ): Promise<ChatResult> {
+    let aggregate: ChatGenerationChunk | undefined;
+    for await (const chunk of this._streamResponseChunks(messages, options, runManager)) {
+      aggregate = aggregate ? aggregate.concat(chunk) : chunk;
+    }
+    if (!aggregate || !AIMessageChunk.isInstance(aggregate.message))
+      throw new LMStudioEmptyResponseError(this.model);
+    const chunk = aggregate.message;
+    const message = new AIMessage({
+      content: chunk.content,
+      id: chunk.id,
+      tool_calls: chunk.tool_calls,
+      invalid_tool_calls: chunk.invalid_tool_calls,
+      additional_kwargs: chunk.additional_kwargs,
+      response_metadata: { ...aggregate.generationInfo, ...chunk.response_metadata },
+      usage_metadata: chunk.usage_metadata,
+    });
+    const usage = chunk.usage_metadata;
+    return {
+      generations: [{ text: aggregate.text, message, generationInfo: aggregate.generationInfo }],
+      llmOutput: usage
+        ? {
+            tokenUsage: {
+              promptTokens: usage.input_tokens,
+              completionTokens: usage.output_tokens,
+              totalTokens: usage.total_tokens,
+            },
+          }
+        : {},
+    };
+  }
+
+  /** The request body: guard clamping (when enabled), LM Studio shaping, converted messages. */
+  private async buildRequest(
+    messages: BaseMessage[],
+    options: this["ParsedCallOptions"],
+    streaming: boolean,
+  ): Promise<LMStudioCompletionParams & { messages: OpenAIClient.Chat.ChatCompletionMessageParam[] }> {
+    const params = this.invocationParams(options, { streaming });
+    if (!params.model) {
+      throw new Error(
+        'ChatLMStudio has no model: pass `model` (e.g. new ChatLMStudio("qwen2.5-7b-instruct")), set ' +
+          "LMSTUDIO_MODEL, or use `await ChatLMStudio.fromServer()` to pick the loaded model.",
+      );
+    }
+    const clamp = await this.clamp(messages, params, options);
+    const model = clamp?.model ?? params.model;
+    const converted = convertMessagesToCompletionsMessageParams({
+      messages: clamp?.messages ?? messages,
+      model,
+    });
+    return {
+      ...params,
+      model,
+      ...(clamp ? { max_tokens: clamp.maxTokens } : {}),
+      messages: toLMStudioMessages(converted),
+      stream: streaming,
+    };
+  }
+
+  private async clamp(
+    messages: BaseMessage[],
+    params: LMStudioCompletionParams,
+    options: this["ParsedCallOptions"],
+  ): Promise<ChatClampResult | undefined> {
+    if (!this.contextGuardOption) return undefined;
+    this.contextGuard ??= resolveContextGuard(this.contextGuardOption, {
+      baseUrl: this.baseUrl,
+      apiKey: this.token,
+    });
+    const guard = await this.contextGuard;
+    return guard.clampChat(
+      {
+        model: params.model,
+        messages,
+        ...(params.tools ? { tools: params.tools } : {}),
+        ...(params.max_tokens != null ? { maxTokens: params.max_tokens } : {}),
+        overflow: options.overflow ?? this.overflow,
+      },
+      options.signal,
+    );
+  }
+
+  /** Any failure of a request, as the typed error a caller can act on. */
+  private async toLMStudioError(error: unknown, model: string): Promise<unknown> {
+    const unreachable = unreachableErrorFor(error, this.baseUrl);
+    if (unreachable) return unreachable;
+    if (typeof error !== "object" || error === null) return error;
+    const name = (error as { constructor?: { name?: string } }).constructor?.name;
+    // Aborts and client timeouts keep LangChain's names (AbortError / TimeoutError).
+    if (name === "APIUserAbortError" || name === "APIConnectionTimeoutError")
+      return wrapOpenAIClientError(error);
+    const status = (error as { status?: unknown }).status;
+    const body = (error as { error?: unknown }).error;
+    const isServerAnswer = typeof status === "number" || (body !== undefined && name === "APIError");
+    if (!isServerAnswer) return error;
+    const message = (error as { message?: unknown }).message;
+    const mapped = mapLMStudioError(
+      typeof status === "number" ? status : undefined,
+      body ?? (typeof message === "string" ? message.replace(/^\d{3} /, "") : message),
+      { model, visionModels: await this.visionModelsForErrors(body ?? message) },
+      error instanceof Error ? error : undefined,
+    );
+    return mapped;
+  }
+
+  /** For "Model does not support images": which models could; best effort, never throws. */
+  private async visionModelsForErrors(bodyOrMessage: unknown): Promise<string[] | undefined> {
+    const text = typeof bodyOrMessage === "string" ? bodyOrMessage : JSON.stringify(bodyOrMessage ?? "");
+    if (!/does not support images/.test(text)) return undefined;
+    try {
+      const models = await listLMStudioModels({
+        baseUrl: this.baseUrl,
+        apiKey: this.token,
+        timeoutMs: ERROR_CONTEXT_LOOKUP_MS,
+      });
+      return visionModelKeys(models);
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+function toHeaderRecord(headers: OpenAIClient.RequestOptions["headers"]): Record<string, string | null> {
+  if (!headers) return {};
+  if (headers instanceof Headers) return Object.fromEntries(headers.entries());
+  if (Array.isArray(headers)) return Object.fromEntries(headers as Array<[string, string]>);
+  return { ...(headers as Record<string, string | null>) };
+}

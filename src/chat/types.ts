@@ -1,0 +1,44 @@
+import type { BaseChatOpenAIFields, ChatOpenAICompletionsCallOptions } from "@langchain/openai";
+import type { ContextGuardLike, OverflowPolicy } from "../context-guard/types.js";
+
+/**
+ * Sampling and loading options LM Studio understands beyond the OpenAI set. Typed here so users
+ * need no `modelKwargs`; sent in snake_case (top_k, min_p, repeat_penalty, ttl, draft_model).
+ */
+export interface LMStudioSamplingOptions {
+  /** Sample from the k most likely tokens only. */
+  topK?: number;
+  /** Drop tokens whose probability is below this fraction of the most likely one. */
+  minP?: number;
+  /** Penalise repeated tokens (1 = off). */
+  repeatPenalty?: number;
+  /** Seconds a just-in-time-loaded model stays loaded while idle. */
+  ttl?: number;
+  /** A smaller model for speculative decoding. */
+  draftModel?: string;
+}
+
+export interface ChatLMStudioCallOptions extends ChatOpenAICompletionsCallOptions, LMStudioSamplingOptions {
+  /** Ask for token usage when streaming; overrides the instance's `streamUsage` for this call. */
+  streamUsage?: boolean;
+  /** Overrides the instance's overflow policy for this call (only used with a context guard). */
+  overflow?: OverflowPolicy;
+}
+
+export interface ChatLMStudioFields
+  extends Omit<BaseChatOpenAIFields, "apiKey" | "openAIApiKey" | "model">,
+    LMStudioSamplingOptions {
+  /** LM Studio's OpenAI-compatible URL. Default: LMSTUDIO_BASE_URL ?? LMSTUDIO_HOST ?? http://localhost:1234/v1. */
+  baseUrl?: string;
+  /** The model key or loaded identifier. Default: LMSTUDIO_MODEL. */
+  model?: string;
+  /** Bearer token when LM Studio requires authentication. Default: LM_API_TOKEN ?? LMSTUDIO_API_KEY. */
+  apiKey?: string;
+  /**
+   * Keep every prompt inside the model's loaded context: `true` builds a guard for the same server,
+   * or pass your own. Off by default.
+   */
+  contextGuard?: boolean | ContextGuardLike;
+  /** What the guard does with a prompt that does not fit. Default "error". */
+  overflow?: OverflowPolicy;
+}
