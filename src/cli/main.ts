@@ -1,2 +1,19 @@
 #!/usr/bin/env node
-console.log("cli");
+import { Command } from "commander";
+import { registerSimulateCommand } from "./commands/simulate.js";
+
+/** The `langchain-lmstudio` CLI; each command lives in its own file under ./commands. */
+export function buildProgram(): Command {
+  const program = new Command("langchain-lmstudio")
+    .description("LM Studio tools for LangChain.js")
+    .version("0.1.0");
+  registerSimulateCommand(program);
+  return program;
+}
+
+buildProgram()
+  .parseAsync(process.argv)
+  .catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exitCode = 1;
+  });
