@@ -17,7 +17,9 @@ import type { ChatLMStudioCallOptions } from "./types.js";
  * object `tool_choice`, both rejected with a 400):
  * - "jsonSchema" (default): `response_format.json_schema`, enforced by LM Studio's grammar sampler;
  * - "functionCalling": the schema as the only tool with `tool_choice: "required"`;
- * - "jsonMode": any JSON object (json_schema with a permissive schema), validated client-side.
+ * - "jsonMode": LM Studio has no JSON mode (`json_object` is rejected), so this also sends the
+ *   schema as json_schema: the output is still "a JSON object", only more reliably the right one,
+ *   which matters for local models that otherwise rarely follow a schema described in the prompt.
  * Zod v3 and v4 schemas with optional fields work: they are converted with core's `toJsonSchema`,
  * never the openai SDK's strict-mode helper.
  */
@@ -106,18 +108,15 @@ export function buildStructuredOutput<RunOutput extends Record<string, unknown>>
     return assembleStructuredOutputPipeline(llm, parser, config?.includeRaw, "StructuredOutput");
   }
 
-  const responseFormat: ChatLMStudioCallOptions["response_format"] =
-    method === "jsonMode"
-      ? { type: "json_object" }
-      : {
-          type: "json_schema",
-          json_schema: {
-            name,
-            ...(description ? { description } : {}),
-            schema: jsonSchema,
-            ...(config?.strict !== undefined ? { strict: config.strict } : {}),
-          },
-        };
+  const responseFormat: ChatLMStudioCallOptions["response_format"] = {
+    type: "json_schema",
+    json_schema: {
+      name,
+      ...(description ? { description } : {}),
+      schema: jsonSchema,
+      ...(config?.strict !== undefined ? { strict: config.strict } : {}),
+    },
+  };
   const llm = model.withConfig({
     outputVersion: "v0",
     response_format: responseFormat,

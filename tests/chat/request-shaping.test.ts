@@ -221,11 +221,16 @@ describe("structured output requests", () => {
     expect((lastBody().tools as unknown[]).length).toBe(1);
   });
 
-  it("jsonMode sends a permissive json_schema and validates client-side", async () => {
+  it("jsonMode sends json_schema (LM Studio has no json_object) and validates client-side", async () => {
     answerJson(completion({ content: '{"name":"Ada"}' }));
     const result = await model().withStructuredOutput(person4, { method: "jsonMode" }).invoke("Ada");
     expect(result).toEqual({ name: "Ada" });
-    expect((lastBody().response_format as { type: string }).type).toBe("json_schema");
+    const format = lastBody().response_format as {
+      type: string;
+      json_schema: { schema: { required: string[] } };
+    };
+    expect(format.type).toBe("json_schema");
+    expect(format.json_schema.schema.required).toEqual(["name"]);
   });
 
   it("includeRaw returns the message and the parsed value", async () => {
