@@ -1,3 +1,4 @@
 export const VERSION = "0.1.0";
 export * from "./chat/index.js";
+export * from "./config/index.js";
 export * from "./lmstudio/index.js";

@@ -122,10 +122,20 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
       fields.model === undefined ||
       fields.apiKey === undefined ||
       fields.maxTokens === undefined;
-    const settings = needsEnvironment ? lmStudioSettings() : undefined;
+    const settings = fields.settings ?? (needsEnvironment ? lmStudioSettings() : undefined);
     const baseUrl = normalizeBaseUrl(fields.baseUrl ?? settings?.baseUrl ?? "http://localhost:1234/v1");
     const apiKey = fields.apiKey ?? settings?.apiKey;
-    const { contextGuard, overflow, topK, minP, repeatPenalty, ttl, draftModel, ...openAIFields } = fields;
+    const {
+      contextGuard,
+      overflow,
+      topK,
+      minP,
+      repeatPenalty,
+      ttl,
+      draftModel,
+      settings: _settings,
+      ...openAIFields
+    } = fields;
     super({
       ...openAIFields,
       baseUrl,

@@ -1,4 +1,5 @@
 import type { BaseChatOpenAIFields, ChatOpenAICompletionsCallOptions } from "@langchain/openai";
+import type { LMStudioSettings } from "../config/env.js";
 import type { ContextGuardLike, OverflowPolicy } from "../context-guard/types.js";
 
 /**
@@ -41,4 +42,9 @@ export interface ChatLMStudioFields
   contextGuard?: boolean | ContextGuardLike;
   /** What the guard does with a prompt that does not fit. Default "error". */
   overflow?: OverflowPolicy;
+  /**
+   * Defaults to use instead of reading the environment (the factories pass `loadConfig(env)`'s,
+   * so an explicit `env` is honoured exactly). Never serialised.
+   */
+  settings?: LMStudioSettings;
 }

@@ -1,0 +1,213 @@
+import type { EmbeddingsInterface } from "@langchain/core/embeddings";
+import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import { ChatOpenAI, OpenAIEmbeddings } from "@langchain/openai";
+import { ChatLMStudio } from "../chat/index.js";
+import { LMStudioEmbeddings } from "../embeddings/index.js";
+import { loadConfig, type ProviderConfig } from "./env.js";
+
+/**
+ * One switch (LLM_PROVIDER) for apps that run against OpenAI, Ollama or LM Studio. The factories
+ * are async because Ollama support is an optional peer dependency loaded on demand: an
+ * LM Studio or OpenAI app never needs `@langchain/ollama` installed.
+ */
+
+type EnvSource = Record<string, string | undefined>;
+
+/** Settings that mean the same thing for every provider; anything else goes in the per-provider objects. */
+export interface ChatModelOverrides {
+  model?: string;
+  temperature?: number;
+  maxTokens?: number;
+  streaming?: boolean;
+  maxRetries?: number;
+  /** Extra constructor fields for ChatLMStudio (used only when LLM_PROVIDER=lmstudio). */
+  lmstudio?: Record<string, unknown>;
+  /** Extra constructor fields for ChatOpenAI (used only when LLM_PROVIDER=openai). */
+  openai?: Record<string, unknown>;
+  /** Extra constructor fields for ChatOllama (used only when LLM_PROVIDER=ollama). */
+  ollama?: Record<string, unknown>;
+}
+
+export interface EmbeddingsOverrides {
+  model?: string;
+  lmstudio?: Record<string, unknown>;
+  openai?: Record<string, unknown>;
+  ollama?: Record<string, unknown>;
+}
+
+export class MissingOptionalDependencyError extends Error {
+  override readonly name = "MissingOptionalDependencyError";
+  constructor(
+    readonly packageName: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `${reason} needs the optional package ${packageName}. Install it with: npm install ${packageName}`,
+      options,
+    );
+  }
+}
+
+function isModuleNotFound(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND";
+}
+
+/** Imports an optional peer, turning "not installed" into an error that says how to install it. */
+export async function importOptionalPeer<T>(
+  packageName: string,
+  reason: string,
+  importer: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await importer();
+  } catch (error) {
+    if (isModuleNotFound(error))
+      throw new MissingOptionalDependencyError(packageName, reason, { cause: error });
+    throw error;
+  }
+}
+
+const importOllama = () =>
+  importOptionalPeer("@langchain/ollama", "LLM_PROVIDER=ollama", () => import("@langchain/ollama"));
+
+function definedOnly<T extends Record<string, unknown>>(fields: T): Partial<T> {
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+
+function commonChatFields(overrides: ChatModelOverrides) {
+  return definedOnly({
+    temperature: overrides.temperature,
+    maxTokens: overrides.maxTokens,
+    streaming: overrides.streaming,
+    maxRetries: overrides.maxRetries,
+  });
+}
+
+function lmStudioChat(
+  config: ProviderConfig,
+  model: string | undefined,
+  overrides: ChatModelOverrides,
+): ChatLMStudio {
+  return new ChatLMStudio({
+    settings: config.lmstudio,
+    ...definedOnly({ model }),
+    ...commonChatFields(overrides),
+    ...overrides.lmstudio,
+  });
+}
+
+function openAIChat(
+  config: ProviderConfig,
+  model: string | undefined,
+  overrides: ChatModelOverrides,
+): ChatOpenAI {
+  return new ChatOpenAI({
+    ...definedOnly({ model, apiKey: config.openai.apiKey }),
+    ...(config.openai.baseUrl ? { configuration: { baseURL: config.openai.baseUrl } } : {}),
+    ...commonChatFields(overrides),
+    ...overrides.openai,
+  });
+}
+
+async function ollamaChat(
+  config: ProviderConfig,
+  model: string | undefined,
+  overrides: ChatModelOverrides,
+): Promise<BaseChatModel> {
+  const { ChatOllama } = await importOllama();
+  const { maxTokens, ...common } = commonChatFields(overrides);
+  return new ChatOllama({
+    baseUrl: config.ollama.baseUrl,
+    ...definedOnly({ model, numPredict: maxTokens }),
+    ...common,
+    ...overrides.ollama,
+  });
+}
+
+/**
+ * The chat model LLM_PROVIDER selects (default lmstudio), configured from the environment.
+ * Throws `InvalidEnvironmentError` listing every bad variable.
+ */
+export async function createChatModel(
+  overrides: ChatModelOverrides = {},
+  env?: EnvSource,
+): Promise<BaseChatModel> {
+  const config = loadConfig(env);
+  switch (config.provider) {
+    case "openai":
+      return openAIChat(config, overrides.model ?? config.openai.model, overrides);
+    case "ollama":
+      return ollamaChat(config, overrides.model ?? config.ollama.model, overrides);
+    case "lmstudio":
+      return lmStudioChat(config, overrides.model ?? config.lmstudio.model, overrides);
+  }
+}
+
+/** A chat model for images: the provider's *_VISION_MODEL, falling back to its chat model. */
+export async function createVisionModel(
+  overrides: ChatModelOverrides = {},
+  env?: EnvSource,
+): Promise<BaseChatModel> {
+  const config = loadConfig(env);
+  switch (config.provider) {
+    case "openai":
+      return openAIChat(
+        config,
+        overrides.model ?? config.openai.visionModel ?? config.openai.model,
+        overrides,
+      );
+    case "ollama":
+      return ollamaChat(
+        config,
+        overrides.model ?? config.ollama.visionModel ?? config.ollama.model,
+        overrides,
+      );
+    case "lmstudio":
+      return lmStudioChat(
+        config,
+        overrides.model ?? config.lmstudio.visionModel ?? config.lmstudio.model,
+        overrides,
+      );
+  }
+}
+
+/** The embeddings LLM_PROVIDER selects, configured from the environment. */
+export async function createEmbeddings(
+  overrides: EmbeddingsOverrides = {},
+  env?: EnvSource,
+): Promise<EmbeddingsInterface> {
+  const config = loadConfig(env);
+  switch (config.provider) {
+    case "openai":
+      return new OpenAIEmbeddings({
+        ...definedOnly({
+          model: overrides.model ?? config.openai.embeddingModel,
+          apiKey: config.openai.apiKey,
+        }),
+        ...(config.openai.baseUrl ? { configuration: { baseURL: config.openai.baseUrl } } : {}),
+        // Without it the openai SDK asks for base64, which OpenAI-compatible servers often ignore,
+        // and decodes float arrays as base64 into garbage (langchainjs #8221).
+        encodingFormat: "float",
+        ...overrides.openai,
+      });
+    case "ollama": {
+      const { OllamaEmbeddings } = await importOllama();
+      return new OllamaEmbeddings({
+        baseUrl: config.ollama.baseUrl,
+        ...definedOnly({ model: overrides.model ?? config.ollama.embeddingModel }),
+        ...overrides.ollama,
+      });
+    }
+    case "lmstudio":
+      return new LMStudioEmbeddings({
+        baseUrl: config.lmstudio.baseUrl,
+        ...definedOnly({
+          model: overrides.model ?? config.lmstudio.embeddingModel,
+          apiKey: config.lmstudio.apiKey,
+        }),
+        ...overrides.lmstudio,
+      });
+  }
+}

@@ -1,0 +1,20 @@
+export {
+  environmentSchema,
+  InvalidEnvironmentError,
+  LMSTUDIO_DEFAULT_BASE_URL,
+  type LMStudioSettings,
+  lmStudioSettings,
+  loadConfig,
+  OLLAMA_DEFAULT_BASE_URL,
+  type Provider,
+  type ProviderConfig,
+} from "./env.js";
+export {
+  type ChatModelOverrides,
+  createChatModel,
+  createEmbeddings,
+  createVisionModel,
+  type EmbeddingsOverrides,
+  importOptionalPeer,
+  MissingOptionalDependencyError,
+} from "./factories.js";
