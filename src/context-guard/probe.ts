@@ -1,0 +1,284 @@
+import { checkRecall, fillerSentences, haystackTurns, makeNeedles, type Needle } from "./haystack.js";
+import {
+  type ChatTurn,
+  type HostFailureKind,
+  type InstanceRef,
+  type LoadResult,
+  type LoadSettings,
+  type ModelHost,
+  ModelHostError,
+} from "./host.js";
+import type { FailureKind, LevelRecord } from "./registry-schema.js";
+
+/**
+ * The probe at one context size N, in levels:
+ * - L0: a load at N succeeds and reads back N (done by `loadLevel`; skipped when a larger, already
+ *   verified instance is reused);
+ * - L1: a chat-templated prompt filling N minus the answer reserve, sized with the model's own
+ *   tokenizer, processes without error and the server's prompt token count matches ours (no silent
+ *   truncation);
+ * - L2: passkeys planted at depths 10/50/90 % all come back exactly, greedy decoding.
+ *
+ * The fill is N minus a small fixed answer reserve rather than a fixed 90 % of N: the clamp lets a
+ * caller use every verified prompt token, so the probe must verify (almost) all of them; with a 256-token
+ * reserve the fill is ≥ 90 % of N for every N ≥ 2560.
+ */
+
+export interface ProbeSettings {
+  /** Tokens kept free for the answer (also its max_tokens). */
+  answerReserve: number;
+  needleDepths: readonly number[];
+  loadTimeoutMs: number;
+  respondTimeoutMs: number;
+  /** Idle TTL given to probe instances, so LM Studio unloads them even if we die. */
+  ttlSeconds: number;
+  loadSettings?: LoadSettings;
+  random: () => number;
+}
+
+export const DEFAULT_PROBE_SETTINGS: Omit<ProbeSettings, "random"> = {
+  answerReserve: 256,
+  needleDepths: [0.1, 0.5, 0.9],
+  loadTimeoutMs: 10 * 60_000,
+  respondTimeoutMs: 20 * 60_000,
+  ttlSeconds: 15 * 60,
+};
+
+export class ProbeAbortedError extends Error {
+  override readonly name = "ProbeAbortedError";
+}
+
+function withTimeout(signal: AbortSignal | undefined, ms: number): AbortSignal {
+  const timeout = AbortSignal.timeout(ms);
+  return signal ? AbortSignal.any([signal, timeout]) : timeout;
+}
+
+function throwIfUserAbort(error: unknown, signal?: AbortSignal): void {
+  if (signal?.aborted || (error instanceof ModelHostError && error.kind === "aborted")) {
+    throw new ProbeAbortedError("probe aborted", { cause: error });
+  }
+}
+
+const LOAD_FAILURES: Partial<Record<HostFailureKind, FailureKind>> = {
+  guardrail: "guardrail",
+  crash: "crash",
+  disconnect: "disconnect",
+  timeout: "timeout",
+};
+
+const FILL_FAILURES: Partial<Record<HostFailureKind, FailureKind>> = {
+  crash: "fill-oom",
+  "out-of-memory": "fill-oom",
+  overflow: "truncated",
+  disconnect: "disconnect",
+  timeout: "timeout",
+  "not-found": "crash",
+};
+
+export interface LoadLevelResult {
+  L0: LevelRecord;
+  load?: LoadResult;
+  failureKind?: FailureKind;
+}
+
+/** L0: load a new instance at N and read its context back. */
+export async function loadLevel(
+  host: ModelHost,
+  modelKey: string,
+  contextLength: number,
+  identifier: string,
+  settings: ProbeSettings,
+  signal?: AbortSignal,
+): Promise<LoadLevelResult> {
+  try {
+    const load = await host.load(modelKey, {
+      identifier,
+      contextLength,
+      ttlSeconds: settings.ttlSeconds,
+      settings: settings.loadSettings,
+      signal: withTimeout(signal, settings.loadTimeoutMs),
+    });
+    if (load.actual < contextLength) {
+      return {
+        L0: {
+          passed: false,
+          detail: `asked for ${contextLength}, LM Studio loaded ${load.actual} (auto-fit?)`,
+        },
+        load,
+        failureKind: "not-honoured",
+      };
+    }
+    const detail = load.honoured ? undefined : `asked for ${contextLength}, LM Studio loaded ${load.actual}`;
+    return { L0: { passed: true, ...(detail ? { detail } : {}) }, load };
+  } catch (error) {
+    throwIfUserAbort(error, signal);
+    const failure = error instanceof ModelHostError ? error : new ModelHostError("other", String(error));
+    return {
+      L0: { passed: false, detail: failure.detail },
+      failureKind: LOAD_FAILURES[failure.kind] ?? "load-error",
+    };
+  }
+}
+
+export interface FillLevelResult {
+  L1: LevelRecord;
+  L2: LevelRecord;
+  passed: boolean;
+  failureKind?: FailureKind;
+  promptTokens?: number;
+  expectedPromptTokens?: number;
+  timeToFirstTokenSec?: number;
+  tokensPerSecond?: number;
+  /** The instance may be gone (crash, disconnect): do not reuse it. */
+  instanceSuspect: boolean;
+}
+
+interface BuiltPrompt {
+  turns: ChatTurn[];
+  tokens: number;
+}
+
+/**
+ * Sizes the haystack to `target` templated tokens with the model's tokenizer: estimate tokens per
+ * sentence once, then correct a few times against exact counts. Ends at or just below the target.
+ */
+async function buildPrompt(
+  host: ModelHost,
+  ref: InstanceRef,
+  target: number,
+  needles: readonly Needle[],
+  random: () => number,
+): Promise<BuiltPrompt> {
+  const count = async (turns: ChatTurn[]) =>
+    host.countTokens(ref, await host.applyPromptTemplate(ref, turns));
+  const pool: string[] = [];
+  const sentences = (n: number) => {
+    if (pool.length < n) pool.push(...fillerSentences(random, n - pool.length));
+    return pool.slice(0, n);
+  };
+  const overhead = await count(haystackTurns([], needles));
+  if (overhead >= target)
+    throw new Error(`context ${target} is too small for the probe prompt (${overhead} tokens)`);
+  const sample = 64;
+  const perSentence = Math.max(
+    1,
+    ((await count(haystackTurns(sentences(sample), needles))) - overhead) / sample,
+  );
+  const slack = Math.max(Math.ceil(2 * perSentence), Math.floor(target * 0.002));
+  let n = Math.max(0, Math.floor((target - overhead) / perSentence));
+  let best: BuiltPrompt | undefined;
+  for (let attempt = 0; attempt < 8; attempt += 1) {
+    const turns = haystackTurns(sentences(n), needles);
+    const tokens = await count(turns);
+    if (tokens <= target && (best === undefined || tokens > best.tokens)) best = { turns, tokens };
+    if (tokens <= target && target - tokens <= slack) break;
+    const step = Math.max(1, Math.floor(Math.abs(target - tokens) / perSentence));
+    n = tokens > target ? Math.max(0, n - step - 1) : n + step;
+  }
+  return best ?? { turns: haystackTurns([], needles), tokens: overhead };
+}
+
+function recordOf(passed: boolean, detail?: string): LevelRecord {
+  return { passed, ...(detail ? { detail } : {}) };
+}
+
+const SKIPPED: LevelRecord = { passed: false, skipped: true };
+
+/** L1 + L2 in one prediction on an instance whose context is at least N. */
+export async function fillLevels(
+  host: ModelHost,
+  ref: InstanceRef,
+  contextLength: number,
+  settings: ProbeSettings,
+  signal?: AbortSignal,
+): Promise<FillLevelResult> {
+  const needles = makeNeedles(settings.random, settings.needleDepths);
+  const target = contextLength - settings.answerReserve;
+  let prompt: BuiltPrompt;
+  try {
+    prompt = await buildPrompt(host, ref, target, needles, settings.random);
+  } catch (error) {
+    throwIfUserAbort(error, signal);
+    const kind = error instanceof ModelHostError ? (FILL_FAILURES[error.kind] ?? "crash") : "crash";
+    const detail = `could not build the prompt: ${error instanceof Error ? error.message : String(error)}`;
+    return {
+      L1: recordOf(false, detail),
+      L2: SKIPPED,
+      passed: false,
+      failureKind: kind,
+      instanceSuspect: true,
+    };
+  }
+  const expected = prompt.tokens;
+  let result: Awaited<ReturnType<ModelHost["respond"]>>;
+  try {
+    result = await host.respond(ref, prompt.turns, {
+      maxTokens: settings.answerReserve,
+      signal: withTimeout(signal, settings.respondTimeoutMs),
+    });
+  } catch (error) {
+    throwIfUserAbort(error, signal);
+    const failure = error instanceof ModelHostError ? error : new ModelHostError("other", String(error));
+    return {
+      L1: recordOf(false, failure.detail),
+      L2: SKIPPED,
+      passed: false,
+      failureKind: FILL_FAILURES[failure.kind] ?? "crash",
+      expectedPromptTokens: expected,
+      instanceSuspect: failure.kind !== "overflow",
+    };
+  }
+  const timing = {
+    ...(result.timeToFirstTokenSec !== undefined ? { timeToFirstTokenSec: result.timeToFirstTokenSec } : {}),
+    ...(result.tokensPerSecond !== undefined ? { tokensPerSecond: result.tokensPerSecond } : {}),
+  };
+  const reported = result.promptTokens;
+  // A server that drops tokens (sliding window, truncate-middle) reports fewer than we sent.
+  const tolerance = Math.max(8, Math.ceil(expected * 0.005));
+  const truncated =
+    result.stopReason === "contextLengthReached" ||
+    (reported !== undefined && Math.abs(reported - expected) > tolerance);
+  const base = {
+    expectedPromptTokens: expected,
+    ...(reported !== undefined ? { promptTokens: reported } : {}),
+    ...timing,
+  };
+  if (truncated) {
+    return {
+      L1: recordOf(
+        false,
+        `server processed ${reported ?? "?"} prompt tokens, expected ${expected} (stop: ${result.stopReason})`,
+      ),
+      L2: SKIPPED,
+      passed: false,
+      failureKind: "truncated",
+      instanceSuspect: false,
+      ...base,
+    };
+  }
+  const L1 = recordOf(
+    true,
+    reported === undefined ? "server did not report a prompt token count" : undefined,
+  );
+  const recall = checkRecall(result.content, needles);
+  if (recall.wrong.length > 0) {
+    const detail = `${recall.correct}/${recall.total} passkeys right; ${recall.wrong
+      .map((w) => `${w.name}: expected ${w.expected}, got ${w.got ?? "nothing"}`)
+      .join("; ")}`;
+    return {
+      L1,
+      L2: recordOf(false, detail),
+      passed: false,
+      failureKind: "wrong-answers",
+      instanceSuspect: false,
+      ...base,
+    };
+  }
+  return {
+    L1,
+    L2: recordOf(true, `${recall.total}/${recall.total} passkeys exact`),
+    passed: true,
+    instanceSuspect: false,
+    ...base,
+  };
+}
