@@ -287,3 +287,40 @@ describe("overflow dialects", () => {
     }
   });
 });
+
+describe("options and v0 streaming", () => {
+  test("separateReasoningContent moves reasoning to reasoning_content", async () => {
+    const s = await startSimulator({
+      loadTimeScale: 0,
+      separateReasoningContent: true,
+      models: [{ key: "thinker", type: "llm", maxContextLength: 8192, reasoning: true }],
+    });
+    try {
+      const res = await postJson(`${s.baseUrl}/chat/completions`, {
+        model: "thinker",
+        messages: [{ role: "user", content: "hi" }],
+      });
+      expect(res.body.choices[0].message.content).toBe("You said: hi");
+      expect(typeof res.body.choices[0].message.reasoning_content).toBe("string");
+      expect(res.body.choices[0].message.reasoning_content.length).toBeGreaterThan(0);
+    } finally {
+      await s.close();
+    }
+  });
+
+  test("/api/v0 streaming omits usage even when asked", async () => {
+    const origin = sim.baseUrl.replace(/\/v1$/, "");
+    const res = await postSse(`${origin}/api/v0/chat/completions`, {
+      model: MODEL,
+      stream: true,
+      stream_options: { include_usage: true },
+      messages: [{ role: "user", content: "hi" }],
+    });
+    expect(res.frames.at(-1)?.data).toBe("[DONE]");
+    for (const frame of res.frames.slice(0, -1)) {
+      const data = JSON.parse(frame.data);
+      expect(data.usage).toBeUndefined();
+      expect(data.stats).toBeUndefined();
+    }
+  });
+});
