@@ -1,10 +1,12 @@
 import { Embeddings, type EmbeddingsParams } from "@langchain/core/embeddings";
 import { lmStudioSettings } from "../config/env.js";
+import { SdkModelHost } from "../context-guard/model-host.js";
 import { fetchLMStudioJson } from "../lmstudio/fetch-json.js";
 import { normalizeBaseUrl } from "../lmstudio/urls.js";
 import { planBatches } from "./batching.js";
 import { LMStudioEmbeddingDimensionError, LMStudioMalformedEmbeddingError } from "./errors.js";
 import { type EmbeddingContextGuard, guardTokenCounter } from "./guard-token-counter.js";
+import { modelHostTokenCounter } from "./host-token-counter.js";
 import {
   type EmbeddingPiece,
   type LongInputPolicy,
@@ -37,7 +39,10 @@ export interface LMStudioEmbeddingsParams extends EmbeddingsParams {
   timeout?: number;
   /** Use the context guard's measured context and token counts. */
   contextGuard?: EmbeddingContextGuard;
-  /** Counts tokens with the model's tokenizer (overrides contextGuard). */
+  /**
+   * Counts tokens with the model's tokenizer (overrides contextGuard). Default: the embedding model's
+   * own tokenizer through LM Studio's SDK socket on the same host and port.
+   */
   tokenCounter?: EmbeddingTokenCounter;
   fetch?: typeof fetch;
 }
@@ -100,9 +105,15 @@ export class LMStudioEmbeddings extends Embeddings {
     this.timeout = fields.timeout ?? DEFAULT_TIMEOUT_MS;
     this.onWarning = fields.onWarning ?? ((warning) => console.warn(warning.message));
     this.fetchImpl = fields.fetch;
-    if (fields.tokenCounter) this.tokenCounter = fields.tokenCounter;
-    else if (fields.contextGuard) this.tokenCounter = guardTokenCounter(fields.contextGuard);
-    else throw new Error("LMStudioEmbeddings needs a tokenCounter or a contextGuard to measure inputs.");
+    this.tokenCounter =
+      fields.tokenCounter ??
+      (fields.contextGuard
+        ? guardTokenCounter(fields.contextGuard)
+        : modelHostTokenCounter(new SdkModelHost({ baseUrl: this.baseUrl, apiKey: this.apiKey }), {
+            baseUrl: this.baseUrl,
+            apiKey: this.apiKey,
+            fetch: fields.fetch,
+          }));
   }
 
   async embedQuery(text: string): Promise<number[]> {

@@ -55,7 +55,16 @@ export class SdkEmbeddingTokenCounter implements EmbeddingTokenCounter {
   }
 
   async loadedModel(model: string, signal?: AbortSignal): Promise<LoadedEmbeddingModel> {
-    const handle = await this.handle(model, signal);
+    try {
+      return await this.read(model, await this.handle(model, signal));
+    } catch {
+      // The instance may have been unloaded (TTL, eviction) since we found it: look it up once more.
+      this.handles.delete(model);
+      return this.read(model, await this.handle(model, signal));
+    }
+  }
+
+  private async read(model: string, handle: EmbeddingModelTokenizer): Promise<LoadedEmbeddingModel> {
     return { identifier: handle.identifier ?? model, contextLength: await handle.getContextLength() };
   }
 

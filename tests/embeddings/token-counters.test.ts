@@ -45,16 +45,37 @@ describe("SdkEmbeddingTokenCounter", () => {
     expect(asked).toEqual(["same", "same"]);
   });
 
-  it("retries the model lookup after a failure", async () => {
+  it("looks the model up again once when the lookup fails, and reports a persistent failure", async () => {
     const { handle } = fakeHandle(512);
     let attempts = 0;
-    const counter = new SdkEmbeddingTokenCounter(async () => {
+    const flaky = new SdkEmbeddingTokenCounter(async () => {
       attempts += 1;
       if (attempts === 1) throw new Error("not loaded yet");
       return handle;
     });
-    await expect(counter.loadedModel("m")).rejects.toThrow("not loaded yet");
-    expect((await counter.loadedModel("m")).contextLength).toBe(512);
+    expect((await flaky.loadedModel("m")).contextLength).toBe(512);
+    expect(attempts).toBe(2);
+
+    const broken = new SdkEmbeddingTokenCounter(async () => {
+      throw new Error("no such model");
+    });
+    await expect(broken.loadedModel("m")).rejects.toThrow("no such model");
+  });
+
+  it("finds the instance again when the cached one was unloaded", async () => {
+    let generation = 0;
+    const counter = new SdkEmbeddingTokenCounter(async () => {
+      const mine = ++generation;
+      return {
+        identifier: `m:${mine}`,
+        countTokens: async (text) => text.length,
+        getContextLength: async () => {
+          if (mine !== generation || mine === 1) throw new Error("This model has already been unloaded");
+          return 1024;
+        },
+      };
+    });
+    expect(await counter.loadedModel("m")).toEqual({ identifier: "m:2", contextLength: 1024 });
   });
 });
 
