@@ -9,4 +9,14 @@ export {
   toImageContent,
 } from "./image-content.js";
 export { type ImageInput, type ImageSourceOptions, readImageBytes } from "./image-source.js";
+export {
+  type PdfInput,
+  type PdfPageImage,
+  type PdfPageImagesOptions,
+  type PdfPageText,
+  type PdfReadOptions,
+  pagesWithoutText,
+  pdfText,
+  pdfToImages,
+} from "./pdf.js";
 export { type ImageKind, sniffImageKind } from "./sniff.js";
