@@ -167,6 +167,30 @@ describe("ChatLMStudio against the simulator", () => {
     }
   });
 
+  it("a call timeout ends a request the server is slow to answer", async () => {
+    const slow = await startSimulator({ port: 0, loadTimeScale: 0 });
+    try {
+      slow.injectFault({ kind: "latency", ms: 10_000, path: "/v1/chat/completions" });
+      const chat = new ChatLMStudio({ baseUrl: slow.baseUrl, model: MODEL, maxRetries: 0 });
+      await expect(chat.invoke("x", { timeout: 200 })).rejects.toThrow();
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it("a connection reset mid-stream is an error, not a silently short answer", async () => {
+    const flaky = await startSimulator({ port: 0, loadTimeScale: 0 });
+    try {
+      flaky.injectFault({ kind: "reset-mid-stream", afterChunks: 2 });
+      const chat = new ChatLMStudio({ baseUrl: flaky.baseUrl, model: MODEL, maxRetries: 0 });
+      await expect(
+        gather(await chat.stream("a sentence long enough to take several chunks")),
+      ).rejects.toThrow();
+    } finally {
+      await flaky.close();
+    }
+  });
+
   it("retries a transient 503 and answers", async () => {
     const flaky = await startSimulator({ port: 0, loadTimeScale: 0 });
     try {
