@@ -1,0 +1,338 @@
+import { createHash } from "node:crypto";
+import type { BaseMessage } from "@langchain/core/messages";
+import { lmStudioSettings } from "../config/env.js";
+import { LMStudioModelNotFoundError } from "../lmstudio/errors.js";
+import { fitChat, imageTokens, messagesToTurns } from "./clamp.js";
+import type { DownloadedModel, InstanceRef, LoadSettings, ModelHost, ModelType } from "./host.js";
+import { RegistryJournal } from "./journal.js";
+import { SdkModelHost } from "./model-host.js";
+import { ContextRegistry } from "./registry.js";
+import { resolveRegistryPath } from "./registry-path.js";
+import {
+  type EntryIdentity,
+  loadSettingsFingerprint,
+  type RegistryEntry,
+  TEST_METHOD_VERSION,
+} from "./registry-schema.js";
+import { type SearchOptions, type SearchResult, searchUsableContext } from "./search.js";
+import type { ChatClampRequest, ChatClampResult, ContextGuardLike } from "./types.js";
+
+/**
+ * The guard: before each request, make sure the model runs at the context it was tested at, count
+ * the prompt exactly with the model's own template and tokenizer, and fit the request into it.
+ * Warm calls cost a hash and two map look-ups: instances and token counts are cached.
+ */
+
+export interface ContextGuardOptions {
+  /** OpenAI-compatible base URL (…/v1); default from LMSTUDIO_BASE_URL via lmStudioSettings(). */
+  baseUrl?: string;
+  apiKey?: string;
+  /** Registry file; default LMSTUDIO_GUARD_REGISTRY, else the documented default (registry-path.ts). */
+  registryPath?: string;
+  /** Run the context search the first time an untested model is used (default: use the declared max, with a warning). */
+  testOnFirstUse?: boolean;
+  onWarning?: (message: string) => void;
+  /** Load settings the guard loads with (part of the registry key). */
+  loadSettings?: LoadSettings;
+  /** Options for searches started by testOnFirstUse or test(). */
+  search?: Omit<SearchOptions, "journal" | "signal">;
+  /** Fewest answer tokens worth sending a request for (default 16). */
+  minOutputTokens?: number;
+  /** How long a chosen instance is trusted before it is looked up again (ms, default 10 000). */
+  instanceCheckMs?: number;
+  /** A host other than the SDK (tests use a fake). */
+  host?: ModelHost;
+  registry?: ContextRegistry;
+}
+
+export interface ModelLimits {
+  modelKey: string;
+  type: ModelType;
+  source: "tested" | "declared";
+  declaredMax: number;
+  /** The context the guard loads the model at. */
+  contextLength: number;
+  /** Longest prompt admitted. */
+  promptLimit: number;
+  entry?: RegistryEntry;
+}
+
+interface Prepared {
+  limits: ModelLimits;
+  ref: InstanceRef;
+  /** The instance's real context (≤ limits.contextLength). */
+  contextLength: number;
+  checkedAt: number;
+}
+
+const MAX_CACHED_COUNTS = 2000;
+
+export class ContextGuard implements ContextGuardLike {
+  readonly host: ModelHost;
+  readonly registry: ContextRegistry;
+  private readonly options: ContextGuardOptions;
+  private models: Map<string, DownloadedModel> | undefined;
+  private version: Promise<string> | undefined;
+  private readonly prepared = new Map<string, Prepared>();
+  private readonly preparing = new Map<string, Promise<Prepared>>();
+  private readonly counts = new Map<string, number>();
+  private readonly warned = new Set<string>();
+
+  constructor(options: ContextGuardOptions = {}) {
+    this.options = options;
+    const settings = options.host && options.registry ? undefined : lmStudioSettings();
+    this.host =
+      options.host ??
+      new SdkModelHost({
+        baseUrl: options.baseUrl ?? settings?.baseUrl ?? "http://localhost:1234/v1",
+        apiKey: options.apiKey ?? settings?.apiKey,
+      });
+    this.registry =
+      options.registry ??
+      new ContextRegistry(resolveRegistryPath(options.registryPath, settings?.guardRegistryPath), {
+        ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+      });
+  }
+
+  private warnOnce(key: string, message: string): void {
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    this.options.onWarning?.(message);
+  }
+
+  private async downloaded(model: string, refresh = false): Promise<DownloadedModel | undefined> {
+    if (this.models === undefined || refresh) {
+      this.models = new Map((await this.host.listDownloaded()).map((m) => [m.key, m]));
+    }
+    return this.models.get(model);
+  }
+
+  /** The registry identity of a model under this guard's load settings and the server's version. */
+  async identityOf(model: DownloadedModel): Promise<EntryIdentity> {
+    this.version ??= this.host.serverVersion();
+    return {
+      modelKey: model.key,
+      format: model.format,
+      lmStudioVersion: await this.version,
+      loadSettings: loadSettingsFingerprint(this.options.loadSettings),
+    };
+  }
+
+  /** Resolves a model key, or the identifier of a loaded instance, to its downloaded model. */
+  private async resolveModel(model: string): Promise<DownloadedModel> {
+    const direct = (await this.downloaded(model)) ?? (await this.downloaded(model, true));
+    if (direct) return direct;
+    const instance = (await this.host.listLoaded()).find((i) => i.identifier === model);
+    const viaInstance = instance ? await this.downloaded(instance.modelKey) : undefined;
+    if (viaInstance) return viaInstance;
+    throw new LMStudioModelNotFoundError(model, [...(this.models?.keys() ?? [])]);
+  }
+
+  /** The limits the guard applies to a model: tested if the registry has them, else declared. */
+  async limitsFor(model: string, signal?: AbortSignal): Promise<ModelLimits> {
+    const info = await this.resolveModel(model);
+    const identity = await this.identityOf(info);
+    let entry = await this.registry.find(identity);
+    const usable = (e: RegistryEntry | undefined) =>
+      e?.testedMax !== undefined && e.methodVersion === TEST_METHOD_VERSION ? e : undefined;
+    if (!usable(entry) && this.options.testOnFirstUse && info.type === "llm") {
+      await this.test(info.key, { signal });
+      entry = await this.registry.find(identity);
+    }
+    const tested = usable(entry);
+    if (tested?.testedMax !== undefined) {
+      return {
+        modelKey: info.key,
+        type: info.type,
+        source: "tested",
+        declaredMax: info.declaredMax,
+        contextLength: tested.testedMax,
+        promptLimit: tested.usablePromptTokens ?? tested.testedMax,
+        entry: tested,
+      };
+    }
+    this.warnOnce(
+      `untested:${info.key}`,
+      `"${info.key}" has no tested context on LM Studio ${identity.lmStudioVersion}; using its declared ${info.declaredMax} ` +
+        "tokens, which it may not really handle. Run `langchain-lmstudio test " +
+        `${info.key}\` or set testOnFirstUse.`,
+    );
+    return {
+      modelKey: info.key,
+      type: info.type,
+      source: "declared",
+      declaredMax: info.declaredMax,
+      contextLength: info.declaredMax,
+      promptLimit: info.declaredMax,
+      ...(entry ? { entry } : {}),
+    };
+  }
+
+  /** Runs the context search for one model and records it in the registry. */
+  async test(modelKey: string, options: Omit<SearchOptions, "journal"> = {}): Promise<SearchResult> {
+    const info = await this.resolveModel(modelKey);
+    const identity = await this.identityOf(info);
+    const result = await searchUsableContext(
+      this.host,
+      { key: info.key, declaredMax: info.declaredMax, sizeBytes: info.sizeBytes },
+      {
+        ...this.options.search,
+        ...options,
+        probe: {
+          ...this.options.search?.probe,
+          ...options.probe,
+          ...(this.options.loadSettings ? { loadSettings: this.options.loadSettings } : {}),
+        },
+        journal: new RegistryJournal(this.registry, identity),
+      },
+    );
+    this.invalidate(info.key);
+    return result;
+  }
+
+  /** Forgets the cached instance for a model (e.g. after LM Studio evicted it). */
+  invalidate(model?: string): void {
+    if (model === undefined) this.prepared.clear();
+    else this.prepared.delete(model);
+  }
+
+  private async prepare(model: string, type: ModelType, signal?: AbortSignal): Promise<Prepared> {
+    const cached = this.prepared.get(model);
+    const checkMs = this.options.instanceCheckMs ?? 10_000;
+    if (cached && performance.now() - cached.checkedAt < checkMs) return cached;
+    const pending = this.preparing.get(model);
+    if (pending) return pending;
+    const work = this.doPrepare(model, type, cached, signal).finally(() => this.preparing.delete(model));
+    this.preparing.set(model, work);
+    return work;
+  }
+
+  private async doPrepare(
+    model: string,
+    type: ModelType,
+    cached: Prepared | undefined,
+    signal?: AbortSignal,
+  ): Promise<Prepared> {
+    const limits = cached?.limits ?? (await this.limitsFor(model, signal));
+    if (limits.type !== type) {
+      throw new Error(
+        `"${model}" is ${limits.type === "llm" ? "an LLM" : "an embedding model"}, not ${type === "llm" ? "an LLM" : "an embedding model"}`,
+      );
+    }
+    const loaded = (await this.host.listLoaded()).filter(
+      (i) => i.modelKey === limits.modelKey && i.type === type,
+    );
+    // An instance at exactly the tested context is what we want; a JIT load (4096) or a larger
+    // one than tested is not, so the guard loads its own at the tested size.
+    const exact =
+      loaded.find((i) => cached && i.identifier === cached.ref.identifier) ??
+      loaded.find((i) => i.contextLength === limits.contextLength);
+    let ref: InstanceRef;
+    let contextLength: number;
+    if (exact) {
+      ref = { identifier: exact.identifier, type };
+      contextLength = Math.min(exact.contextLength, limits.contextLength);
+    } else {
+      const identifier = `${limits.modelKey}@guard-${limits.contextLength}`;
+      const load = await this.host.load(limits.modelKey, {
+        identifier,
+        contextLength: limits.contextLength,
+        type,
+        ...(this.options.loadSettings ? { settings: this.options.loadSettings } : {}),
+        ...(signal ? { signal } : {}),
+      });
+      if (!load.honoured) {
+        this.warnOnce(
+          `autofit:${identifier}:${load.actual}`,
+          `LM Studio loaded "${limits.modelKey}" with ${load.actual} tokens of context instead of ${load.requested} (auto-fit?); requests are limited to ${Math.min(load.actual, load.requested)}.`,
+        );
+      }
+      ref = { identifier, type };
+      contextLength = Math.min(load.actual, limits.contextLength);
+    }
+    const prepared: Prepared = { limits, ref, contextLength, checkedAt: performance.now() };
+    this.prepared.set(model, prepared);
+    return prepared;
+  }
+
+  /** Token counts by content hash: the same prompt is never counted twice (bounded, oldest evicted). */
+  private async cachedCount(
+    prepared: Prepared,
+    content: string,
+    compute: () => Promise<number>,
+  ): Promise<number> {
+    const key = createHash("sha1")
+      .update(prepared.limits.modelKey)
+      .update("\u0000")
+      .update(content)
+      .digest("base64");
+    const hit = this.counts.get(key);
+    if (hit !== undefined) return hit;
+    const count = await compute();
+    if (this.counts.size >= MAX_CACHED_COUNTS) {
+      // Map iteration is insertion order, so the first key is the oldest.
+      const oldest = this.counts.keys().next().value;
+      if (oldest !== undefined) this.counts.delete(oldest);
+    }
+    this.counts.set(key, count);
+    return count;
+  }
+
+  private async countChat(prepared: Prepared, messages: BaseMessage[], tools?: unknown[]): Promise<number> {
+    const turns = messagesToTurns(messages, tools);
+    const tokens = await this.cachedCount(prepared, `chat\u0000${JSON.stringify(turns)}`, async () =>
+      this.host.countTokens(prepared.ref, await this.host.applyPromptTemplate(prepared.ref, turns)),
+    );
+    return tokens + imageTokens(messages);
+  }
+
+  async clampChat(req: ChatClampRequest, signal?: AbortSignal): Promise<ChatClampResult> {
+    const prepared = await this.prepare(req.model, "llm", signal);
+    const count = (messages: BaseMessage[]) => this.countChat(prepared, messages, req.tools);
+    const promptTokens = await count(req.messages);
+    const fit = await fitChat(
+      req.messages,
+      promptTokens,
+      count,
+      {
+        model: req.model,
+        contextLength: prepared.contextLength,
+        promptLimit: Math.min(prepared.limits.promptLimit, prepared.contextLength),
+        minOutputTokens: this.options.minOutputTokens ?? 16,
+      },
+      req.overflow,
+      req.maxTokens,
+    );
+    return {
+      model: prepared.ref.identifier,
+      messages: fit.messages,
+      maxTokens: fit.maxTokens,
+      promptTokens: fit.promptTokens,
+      contextLength: prepared.contextLength,
+    };
+  }
+
+  async clampEmbedding(
+    model: string,
+    texts: string[],
+    signal?: AbortSignal,
+  ): Promise<{ model: string; contextLength: number; tokenCounts: number[] }> {
+    const prepared = await this.prepare(model, "embedding", signal);
+    const tokenCounts = await Promise.all(
+      texts.map((text) =>
+        this.cachedCount(prepared, `text\u0000${text}`, () => this.host.countTokens(prepared.ref, text)),
+      ),
+    );
+    return { model: prepared.ref.identifier, contextLength: prepared.contextLength, tokenCounts };
+  }
+
+  /** Unloads what the guard loaded and closes the connection. */
+  async close(): Promise<void> {
+    this.prepared.clear();
+    await this.host.close();
+  }
+}
+
+export function createContextGuard(options: ContextGuardOptions = {}): ContextGuard {
+  return new ContextGuard(options);
+}
