@@ -20,3 +20,11 @@ export {
   pdfToImages,
 } from "./pdf.js";
 export { type ImageKind, sniffImageKind } from "./sniff.js";
+export {
+  type DescribeDocumentOptions,
+  type DocumentSchema,
+  LMStudioVision,
+  type LMStudioVisionParams,
+  type PageDescription,
+} from "./vision.js";
+export { assertVisionModel } from "./vision-capability.js";
