@@ -34,6 +34,8 @@ export class FakeHost implements ModelHost {
   respondCalls = 0;
   countCalls = 0;
   estimates = false;
+  /** Instances this host loaded: the only ones close() unloads, as with the SDK host. */
+  readonly owned = new Set<string>();
   /** Fail the next N loads with this kind before doing anything. */
   failNextLoads: Array<"disconnect" | "timeout"> = [];
 
@@ -87,6 +89,7 @@ export class FakeHost implements ModelHost {
     if (this.instances.has(request.identifier)) throw new ModelHostError("load-error", "identifier in use");
     const actual = m.autoFitTo ?? request.contextLength;
     this.instances.set(request.identifier, { key, contextLength: actual, type: m.type ?? "llm" });
+    this.owned.add(request.identifier);
     return {
       identifier: request.identifier,
       requested: request.contextLength,
@@ -96,11 +99,12 @@ export class FakeHost implements ModelHost {
   }
 
   async unload(ref: InstanceRef) {
+    this.owned.delete(ref.identifier);
     this.instances.delete(ref.identifier);
   }
 
   ownedInstances() {
-    return [...this.instances.keys()];
+    return [...this.owned];
   }
 
   async applyPromptTemplate(_ref: InstanceRef, turns: ChatTurn[]) {
@@ -142,6 +146,7 @@ export class FakeHost implements ModelHost {
   }
 
   async close() {
-    this.instances.clear();
+    for (const id of this.owned) this.instances.delete(id);
+    this.owned.clear();
   }
 }
