@@ -2,15 +2,14 @@ import type { ContextGuardLike } from "../context-guard/types.js";
 
 /**
  * Resolves ChatLMStudio's `contextGuard` option to a guard. A guard object is used as given;
- * `true` asks the context-guard module for one built from the same server settings.
+ * `true` builds one for the same server. The guard module is imported on first use so apps that
+ * never enable it never load the LM Studio SDK it talks through.
  */
 export async function resolveContextGuard(
   option: true | ContextGuardLike,
-  _server: { baseUrl: string; apiKey?: string },
+  server: { baseUrl: string; apiKey?: string },
 ): Promise<ContextGuardLike> {
   if (option !== true) return option;
-  throw new Error(
-    "contextGuard: true is not available yet (the context-guard module has no createContextGuard). " +
-      "Pass a ContextGuardLike instance instead.",
-  );
+  const { createContextGuard } = await import("../context-guard/index.js");
+  return createContextGuard({ baseUrl: server.baseUrl, ...(server.apiKey ? { apiKey: server.apiKey } : {}) });
 }
