@@ -22,8 +22,8 @@ export class LMStudioImageInputError extends LangChainError {
 }
 
 /** An optional peer dependency (sharp, unpdf, @napi-rs/canvas) that a vision helper needs is missing. */
-export class MissingOptionalDependencyError extends LangChainError {
-  override readonly name: string = "MissingOptionalDependencyError";
+export class MissingVisionDependencyError extends LangChainError {
+  override readonly name: string = "MissingVisionDependencyError";
   constructor(
     readonly packageName: string,
     purpose: string,

@@ -1,4 +1,4 @@
-import { MissingOptionalDependencyError } from "./errors.js";
+import { MissingVisionDependencyError } from "./errors.js";
 
 /**
  * sharp, unpdf and @napi-rs/canvas are native or heavy optional peers: imported on first use so an
@@ -19,7 +19,7 @@ async function importOptional<T>(load: () => Promise<T>, packageName: string, pu
     return await load();
   } catch (error) {
     if (isModuleNotFound(error))
-      throw new MissingOptionalDependencyError(packageName, purpose, { cause: error });
+      throw new MissingVisionDependencyError(packageName, purpose, { cause: error });
     throw error;
   }
 }
