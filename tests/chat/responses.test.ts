@@ -186,6 +186,23 @@ describe("stream responses", () => {
     expect(whole.additional_kwargs.reasoning_content).toBe("hmm ok");
   });
 
+  it("the content-block event stream (streamEvents) carries the same split reasoning and text", async () => {
+    answerStream([
+      chunk({ role: "assistant", content: "<think>why</think>" }),
+      chunk({ content: "because" }),
+      chunk({}, "stop"),
+      usageFrame(5, 2),
+    ]);
+    const events = model().streamEvents("x");
+    const kinds: string[] = [];
+    for await (const event of events) kinds.push(event.event);
+    const message = await events.output;
+    expect(kinds[0]).toBe("message-start");
+    expect(kinds.at(-1)).toBe("message-finish");
+    expect(message.text).toBe("because");
+    expect(message.usage_metadata?.output_tokens).toBe(2);
+  });
+
   it("invoke on a streaming model gathers the stream, with usage", async () => {
     answerStream([
       chunk({ role: "assistant", content: "a" }),
