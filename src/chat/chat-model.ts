@@ -23,6 +23,7 @@ import { mapLMStudioError } from "../lmstudio/error-mapping.js";
 import { LMStudioEmptyResponseError } from "../lmstudio/errors.js";
 import { listLMStudioModels, visionModelKeys } from "../lmstudio/model-info.js";
 import { normalizeBaseUrl } from "../lmstudio/urls.js";
+import { VERSION } from "../version.js";
 import { registerContentBlockTranslator } from "./content-blocks.js";
 import { resolveContextGuard } from "./context-guard-option.js";
 import { firstLoadedLLM, profileFromModelInfo } from "./profile.js";
@@ -161,6 +162,8 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
     this.draftModel = draftModel;
     this.overflow = overflow ?? "error";
     this.contextGuardOption = contextGuard;
+    // Older @langchain/core versions lack _addVersion; tracing metadata is optional.
+    if (typeof this._addVersion === "function") this._addVersion("langchain-lmstudio", VERSION);
   }
 
   /**
