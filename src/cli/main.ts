@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from "commander";
+import { registerGuardCommands } from "./commands/guard.js";
 import { registerSimulateCommand } from "./commands/simulate.js";
 
 /** The `langchain-lmstudio` CLI; each command lives in its own file under ./commands. */
@@ -7,6 +8,7 @@ export function buildProgram(): Command {
   const program = new Command("langchain-lmstudio")
     .description("LM Studio tools for LangChain.js")
     .version("0.1.0");
+  registerGuardCommands(program);
   registerSimulateCommand(program);
   return program;
 }

@@ -23,7 +23,7 @@ export type {
 } from "./host.js";
 export { ModelHostError } from "./host.js";
 export { ModelBusyError, RegistryJournal, type SearchJournal } from "./journal.js";
-export { classifyHostError, SdkModelHost, type SdkModelHostOptions } from "./model-host.js";
+export { classifyHostError, SdkModelHost, type SdkModelHostOptions, sdkVersion } from "./model-host.js";
 export { ContextRegistry, type RegistryHealth, type RegistryOptions } from "./registry.js";
 export { defaultRegistryPath, lmStudioHome, resolveRegistryPath } from "./registry-path.js";
 export {

@@ -1,3 +1,5 @@
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import { LMStudioClient, type LoggerInterface, type ModelInfo } from "@lmstudio/sdk";
 import { sdkWebSocketUrl } from "../lmstudio/urls.js";
 import type {
@@ -267,5 +269,18 @@ export class SdkModelHost implements ModelHost {
   async close(): Promise<void> {
     for (const ref of [...this.owned.values()]) await this.unload(ref).catch(() => undefined);
     await this.dropClient();
+  }
+}
+
+/** The installed SDK's version, for `doctor`. */
+export function sdkVersion(): string {
+  try {
+    const require = createRequire(import.meta.url);
+    const pkg = require(join(dirname(require.resolve("@lmstudio/sdk")), "..", "package.json")) as {
+      version?: string;
+    };
+    return pkg.version ?? "unknown";
+  } catch {
+    return "unknown";
   }
 }
