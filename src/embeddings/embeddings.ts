@@ -1,5 +1,5 @@
 import { Embeddings, type EmbeddingsParams } from "@langchain/core/embeddings";
-import { lmStudioSettings } from "../config/env.js";
+import { LMSTUDIO_DEFAULT_BASE_URL, type LMStudioSettings, lmStudioSettings } from "../config/env.js";
 import { SdkModelHost } from "../context-guard/model-host.js";
 import { fetchLMStudioJson } from "../lmstudio/fetch-json.js";
 import { normalizeBaseUrl } from "../lmstudio/urls.js";
@@ -45,6 +45,8 @@ export interface LMStudioEmbeddingsParams extends EmbeddingsParams {
    */
   tokenCounter?: EmbeddingTokenCounter;
   fetch?: typeof fetch;
+  /** Defaults to use instead of reading the environment (the factories pass loadConfig's). */
+  settings?: LMStudioSettings;
 }
 
 const DEFAULT_BATCH_SIZE = 512;
@@ -86,7 +88,12 @@ export class LMStudioEmbeddings extends Embeddings {
       maxConcurrency: fields.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
       maxRetries: fields.maxRetries ?? DEFAULT_MAX_RETRIES,
     });
-    const settings = lmStudioSettings();
+    // The environment is read only for what the caller left out, so explicit options never fail on
+    // an unrelated bad variable.
+    const needsEnvironment =
+      fields.model === undefined || fields.baseUrl === undefined || fields.apiKey === undefined;
+    const settings: Partial<LMStudioSettings> =
+      fields.settings ?? (needsEnvironment ? lmStudioSettings() : {});
     const model = fields.model ?? settings.embeddingModel;
     if (!model) {
       throw new Error(
@@ -95,7 +102,7 @@ export class LMStudioEmbeddings extends Embeddings {
       );
     }
     this.model = model;
-    this.baseUrl = normalizeBaseUrl(fields.baseUrl ?? settings.baseUrl);
+    this.baseUrl = normalizeBaseUrl(fields.baseUrl ?? settings.baseUrl ?? LMSTUDIO_DEFAULT_BASE_URL);
     this.apiKey = fields.apiKey ?? settings.apiKey;
     this.batchSize = fields.batchSize ?? DEFAULT_BATCH_SIZE;
     this.maxRequestBytes = fields.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;

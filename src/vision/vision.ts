@@ -3,7 +3,7 @@ import { type ContentBlock, HumanMessage } from "@langchain/core/messages";
 import type { Runnable } from "@langchain/core/runnables";
 import { ChatLMStudio } from "../chat/index.js";
 import type { ChatLMStudioFields } from "../chat/types.js";
-import { lmStudioSettings } from "../config/env.js";
+import { LMSTUDIO_DEFAULT_BASE_URL, type LMStudioSettings, lmStudioSettings } from "../config/env.js";
 import { normalizeBaseUrl } from "../lmstudio/urls.js";
 import { type ImageContentOptions, type ImageContentPart, toImageContent } from "./image-content.js";
 import type { ImageInput } from "./image-source.js";
@@ -18,7 +18,9 @@ export interface LMStudioVisionParams {
   /** How images are converted and downscaled before sending. */
   image?: ImageContentOptions;
   /** Further ChatLMStudio options (temperature, maxTokens, timeout, maxRetries, …). */
-  chat?: Omit<ChatLMStudioFields, "model" | "baseUrl" | "apiKey">;
+  chat?: Omit<ChatLMStudioFields, "model" | "baseUrl" | "apiKey" | "settings">;
+  /** Defaults to use instead of reading the environment. */
+  settings?: LMStudioSettings;
 }
 
 /** A JSON Schema object or a Zod schema, as `withStructuredOutput` takes it. */
@@ -73,7 +75,11 @@ export class LMStudioVision {
   private visionCheck?: Promise<void>;
 
   constructor(fields: LMStudioVisionParams = {}) {
-    const settings = lmStudioSettings();
+    // The environment is read only for what the caller left out (see LMStudioEmbeddings).
+    const needsEnvironment =
+      fields.model === undefined || fields.baseUrl === undefined || fields.apiKey === undefined;
+    const settings: LMStudioSettings =
+      fields.settings ?? (needsEnvironment ? lmStudioSettings() : { baseUrl: LMSTUDIO_DEFAULT_BASE_URL });
     const model = fields.model ?? settings.visionModel;
     if (!model) {
       throw new Error(

@@ -239,6 +239,20 @@ describe("LMStudioEmbeddings errors", () => {
     expect(fetchSpy).toHaveBeenCalledTimes(1);
   });
 
+  it("reads the environment only for what the caller left out", () => {
+    vi.stubEnv("LMSTUDIO_BASE_URL", "not a url");
+    try {
+      const { counter } = wordTokenCounter(1000);
+      const explicit = { model: MODEL, baseUrl: BASE_URL, apiKey: "key", tokenCounter: counter };
+      expect(new LMStudioEmbeddings(explicit).baseUrl).toBe(BASE_URL);
+      expect(() => new LMStudioEmbeddings({ model: MODEL, apiKey: "key", tokenCounter: counter })).toThrow(
+        /LMSTUDIO_BASE_URL/,
+      );
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
   it("needs a model", () => {
     const { counter } = wordTokenCounter(1000);
     expect(() => new LMStudioEmbeddings({ baseUrl: BASE_URL, tokenCounter: counter })).toThrow(

@@ -11,7 +11,9 @@ import {
   toImageContent,
 } from "../../src/vision/index.js";
 import {
+  makeAvif,
   makeBmp,
+  makeFakeHeic,
   makeGif,
   makeJpeg,
   makeLargeJpeg,
@@ -94,6 +96,22 @@ describe("toImageContent", () => {
       expect([info.width, info.height]).toEqual([64, 48]);
       await expectHalves(bytes, 64, 48);
     }
+  });
+
+  it("converts an AVIF photo to JPEG", async () => {
+    const avif = await makeAvif();
+    expect(sniffImageKind(avif)).toBe("avif");
+    const { mime, bytes } = decodeDataUrl((await toImageContent(avif)).image_url.url);
+    expect(mime).toBe("image/jpeg");
+    await expectHalves(bytes, 64, 48);
+  });
+
+  it("refuses an HEIC that cannot be decoded with a hint to convert it", async () => {
+    const heic = makeFakeHeic();
+    expect(sniffImageKind(heic)).toBe("heic");
+    const error = await errorOf(toImageContent(heic));
+    expect(error.problem).toBe("unsupported");
+    expect(error.message).toMatch(/HEIC/);
   });
 
   it("downscales a 6000×4000 JPEG to maxSide, keeping the aspect ratio", async () => {
