@@ -1,0 +1,156 @@
+import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import {
+  ChatLMStudio,
+  createChatModel,
+  createVisionModel,
+  findModelInfo,
+  listLMStudioModels,
+  loadConfig,
+  loadedContextLength,
+  type ProviderConfig,
+} from "../../src/index.js";
+import { startSimulator } from "../../src/testing/index.js";
+
+/**
+ * The models the pipeline talks to, chosen by LLM_PROVIDER through the library's factories, so one
+ * run works on OpenAI, Ollama or LM Studio. With LM Studio selected and nothing answering, the
+ * built-in simulator stands in (and the caller is told where LM Studio would have been).
+ */
+
+type EnvSource = Record<string, string | undefined>;
+
+/** One model plus the context its prompts must fit in. */
+export interface ModelSlot {
+  readonly label: string;
+  /** The model's name as the provider knows it. */
+  readonly name: string;
+  readonly model: BaseChatModel;
+  /** Input tokens the model accepts; measured once, on first use (it may load the model). */
+  contextTokens(): Promise<number>;
+}
+
+export interface Providers {
+  text: ModelSlot;
+  vision: ModelSlot;
+  /** One line saying what is used: provider, models, server. */
+  description: string;
+  /** Set when the simulator replaced an unreachable LM Studio: where LM Studio was expected. */
+  simulatedInsteadOf?: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Where prompt sizes come from. The default reads the context LM Studio loaded the model with; a
+ * context-guard-backed sizer (the tested context) can be passed instead once the guard is public.
+ */
+export type ContextSizer = (model: BaseChatModel, config: ProviderConfig) => Promise<number | undefined>;
+
+export interface ConnectOptions {
+  env?: EnvSource;
+  /** Answer length reserved in every request. */
+  maxOutputTokens: number;
+  /** Skip measuring: every prompt is sized to this many tokens. */
+  contextTokens?: number;
+  contextSizer?: ContextSizer;
+}
+
+/** When nothing says otherwise: LM Studio's own default load context, small enough for any local model. */
+const FALLBACK_CONTEXT_TOKENS = 4096;
+const SIMULATED_TEXT_MODEL = "qwen2.5-7b-instruct";
+const SIMULATED_VISION_MODEL = "qwen2-vl-2b-instruct";
+
+async function lmStudioAnswers(config: ProviderConfig): Promise<boolean> {
+  try {
+    await listLMStudioModels({
+      baseUrl: config.lmstudio.baseUrl,
+      apiKey: config.lmstudio.apiKey,
+      timeoutMs: 1500,
+    });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The context the model is loaded with. A just-in-time load happens on the first request and may
+ * get far less than the declared maximum (LM Studio's default is 4096), so an unloaded model is
+ * woken with a one-word request before its loaded context is read back.
+ */
+export const loadedContextSizer: ContextSizer = async (model, config) => {
+  if (!(model instanceof ChatLMStudio)) return model.profile?.maxInputTokens;
+  const request = { baseUrl: model.baseUrl, apiKey: config.lmstudio.apiKey };
+  const loaded = async () => {
+    const info = findModelInfo(await listLMStudioModels(request), model.model);
+    return info ? loadedContextLength(info, model.model) : undefined;
+  };
+  const already = await loaded();
+  if (already !== undefined) return already;
+  await model.invoke("Reply with OK.");
+  return (await loaded()) ?? (await model.init()).profile.maxInputTokens;
+};
+
+function slot(
+  label: string,
+  model: BaseChatModel,
+  config: ProviderConfig,
+  options: ConnectOptions,
+): ModelSlot {
+  let measured: Promise<number> | undefined;
+  const sizer = options.contextSizer ?? loadedContextSizer;
+  return {
+    label,
+    name: modelName(model),
+    model,
+    contextTokens() {
+      measured ??= (async () =>
+        options.contextTokens ??
+        config.lmstudio.contextLength ??
+        (await sizer(model, config)) ??
+        FALLBACK_CONTEXT_TOKENS)();
+      return measured;
+    },
+  };
+}
+
+function modelName(model: BaseChatModel): string {
+  const named = (model as { model?: unknown }).model;
+  return typeof named === "string" && named ? named : model.getName();
+}
+
+export async function connectProviders(options: ConnectOptions): Promise<Providers> {
+  let env: EnvSource = options.env ?? process.env;
+  let config = loadConfig(env);
+  let simulatedInsteadOf: string | undefined;
+  let close = async () => {};
+
+  if (config.provider === "lmstudio" && !(await lmStudioAnswers(config))) {
+    const simulator = await startSimulator({ loadTimeScale: 0 });
+    simulatedInsteadOf = config.lmstudio.baseUrl;
+    close = () => simulator.close();
+    // The simulator has its own catalogue and no token; the user's LM Studio settings do not apply to it.
+    env = {
+      LLM_PROVIDER: "lmstudio",
+      LMSTUDIO_BASE_URL: simulator.baseUrl,
+      LMSTUDIO_MODEL: SIMULATED_TEXT_MODEL,
+      LMSTUDIO_VISION_MODEL: SIMULATED_VISION_MODEL,
+    };
+    config = loadConfig(env);
+  }
+
+  const common = { temperature: 0, maxTokens: options.maxOutputTokens };
+  const text = await createChatModel(common, env);
+  const vision = await createVisionModel(common, env);
+  // ChatLMStudio without LMSTUDIO_MODEL picks the first loaded model when asked.
+  if (text instanceof ChatLMStudio && !text.model) await text.init();
+  if (vision instanceof ChatLMStudio && !vision.model) await vision.init();
+
+  const server = config.provider === "lmstudio" ? ` at ${config.lmstudio.baseUrl}` : "";
+  return {
+    text: slot("text", text, config, options),
+    vision: slot("vision", vision, config, options),
+    description: `${config.provider}${server}: text model ${modelName(text)}, vision model ${modelName(vision)}`,
+    simulatedInsteadOf,
+    close,
+  };
+}
