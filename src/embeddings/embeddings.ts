@@ -5,7 +5,7 @@ import { fetchLMStudioJson } from "../lmstudio/fetch-json.js";
 import { normalizeBaseUrl } from "../lmstudio/urls.js";
 import { planBatches } from "./batching.js";
 import { LMStudioEmbeddingDimensionError, LMStudioMalformedEmbeddingError } from "./errors.js";
-import { type EmbeddingContextGuard, guardTokenCounter } from "./guard-token-counter.js";
+import { type EmbeddingContextGuard, guardTokenCounter, lazyContextGuard } from "./guard-token-counter.js";
 import { modelHostTokenCounter } from "./host-token-counter.js";
 import {
   type EmbeddingPiece,
@@ -37,8 +37,8 @@ export interface LMStudioEmbeddingsParams extends EmbeddingsParams {
   onWarning?: (warning: LongInputWarning) => void;
   /** Per-request time limit in milliseconds (default 600000: a large batch on a CPU can take minutes). */
   timeout?: number;
-  /** Use the context guard's measured context and token counts. */
-  contextGuard?: EmbeddingContextGuard;
+  /** Use the context guard's measured context and token counts; `true` builds one for the same server. */
+  contextGuard?: true | EmbeddingContextGuard;
   /**
    * Counts tokens with the model's tokenizer (overrides contextGuard). Default: the embedding model's
    * own tokenizer through LM Studio's SDK socket on the same host and port.
@@ -115,7 +115,11 @@ export class LMStudioEmbeddings extends Embeddings {
     this.tokenCounter =
       fields.tokenCounter ??
       (fields.contextGuard
-        ? guardTokenCounter(fields.contextGuard)
+        ? guardTokenCounter(
+            fields.contextGuard === true
+              ? lazyContextGuard({ baseUrl: this.baseUrl, apiKey: this.apiKey })
+              : fields.contextGuard,
+          )
         : modelHostTokenCounter(new SdkModelHost({ baseUrl: this.baseUrl, apiKey: this.apiKey }), {
             baseUrl: this.baseUrl,
             apiKey: this.apiKey,
