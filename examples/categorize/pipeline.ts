@@ -63,6 +63,11 @@ export interface PipelineRun {
   simulatedInsteadOf?: string;
 }
 
+/** One line per field: reasons and quotes span lines in the model's answer but not in a spreadsheet row. */
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, " ").trim();
+}
+
 function okRecord(
   file: string,
   result: DocumentClassification,
@@ -74,8 +79,8 @@ function okRecord(
     status: "ok",
     category: result.category,
     confidence: result.confidence,
-    reason: result.reason,
-    evidence_quote: result.evidenceQuote,
+    reason: oneLine(result.reason),
+    evidence_quote: oneLine(result.evidenceQuote),
     evidence_page: result.evidencePage,
     evidence_verified: result.evidenceVerified,
     pages_used: formatPageRanges(result.pagesUsed),
