@@ -1,5 +1,5 @@
 /**
- * `npm run demo`: a short tour of the library against LM Studio at LMSTUDIO_BASE_URL, or, when
+ * `npm run example:tour`: a short tour of the library against LM Studio at LMSTUDIO_BASE_URL, or, when
  * nothing answers there, against the built-in simulator (and it says so).
  *
  * Shows: chat with usage metadata, streaming, structured output, a tool call, embeddings and the
@@ -8,50 +8,16 @@
 import { ContextOverflowError } from "@langchain/core/errors";
 import { tool } from "@langchain/core/tools";
 import { z } from "zod";
-import { LMStudioEmbeddings } from "../src/embeddings/index.js";
-import { ChatLMStudio, lmStudioSettings } from "../src/index.js";
-import { startSimulator } from "../src/testing/index.js";
+import { ChatLMStudio, LMStudioEmbeddings } from "../src/index.js";
+import { lmStudioOrSimulator } from "./lmstudio-or-simulator.js";
 
-async function answers(baseUrl: string): Promise<boolean> {
-  try {
-    const response = await fetch(`${baseUrl.replace(/\/+$/, "")}/models`, {
-      signal: AbortSignal.timeout(1500),
-    });
-    return response.ok;
-  } catch {
-    return false;
-  }
-}
-
-async function firstModel(baseUrl: string, wantEmbedding: boolean): Promise<string | undefined> {
-  const response = await fetch(`${new URL(baseUrl).origin}/api/v0/models`, {
-    signal: AbortSignal.timeout(3000),
-  });
-  if (!response.ok) return undefined;
-  const { data } = (await response.json()) as { data: Array<{ id: string; type: string }> };
-  return data.find((model) => (model.type === "embeddings") === wantEmbedding)?.id;
-}
-
-const settings = lmStudioSettings();
-let baseUrl = settings.baseUrl;
-let closeSimulator: (() => Promise<void>) | undefined;
-
-if (await answers(baseUrl)) {
-  console.log(`Using LM Studio at ${baseUrl}.`);
-} else {
-  const simulator = await startSimulator({ loadTimeScale: 0 });
-  closeSimulator = simulator.close;
-  console.log(
-    `No LM Studio answered at ${baseUrl}, so this demo uses the built-in simulator at ${simulator.baseUrl}.\n` +
-      "Its answers are scripted (echoes, tool calls, schema-valid JSON), not a real model's. " +
-      "Start LM Studio's server (`lms server start`) or set LMSTUDIO_BASE_URL to use a real one.\n",
-  );
-  baseUrl = simulator.baseUrl;
-}
+const server = await lmStudioOrSimulator();
+const { baseUrl } = server;
+console.log();
 
 try {
-  const chatModelKey = settings.model ?? (await firstModel(baseUrl, false));
-  const embeddingModelKey = settings.embeddingModel ?? (await firstModel(baseUrl, true));
+  const chatModelKey = server.pick("chat");
+  const embeddingModelKey = server.pick("embedding");
   if (!chatModelKey) throw new Error(`No chat model found at ${baseUrl}; set LMSTUDIO_MODEL.`);
 
   const model = new ChatLMStudio(chatModelKey, { baseUrl, temperature: 0, maxTokens: 200 });
@@ -93,5 +59,5 @@ try {
     console.log(`[overflow] a typed ContextOverflowError: ${error.message.slice(0, 120)}…`);
   }
 } finally {
-  await closeSimulator?.();
+  await server.close();
 }
