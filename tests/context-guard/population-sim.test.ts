@@ -6,18 +6,15 @@ import { createContextGuard } from "../../src/context-guard/index.js";
 import { type RunningSimulator, startSimulator } from "../../src/testing/index.js";
 import {
   median,
-  population,
+  simulatedModelSpec,
+  simulatorPopulation,
   trueLoadableContext,
   trueUsableContext,
   trueUsablePrompt,
 } from "./population.js";
 
 const RESERVE = 256;
-// The simulator's prompts go over a real WebSocket; 1M-token haystacks are left to the fake-host suite.
-const models = population(36).filter((m) => m.declared <= 262_144);
-const more = population(48, 7).filter((m) => m.declared <= 262_144);
-const extra = more.filter((m) => m.shape !== "declared").slice(0, Math.max(0, 32 - models.length));
-const all = [...models, ...extra.map((m) => ({ ...m, key: `${m.key}-b` }))];
+const all = simulatorPopulation();
 
 let sim: RunningSimulator;
 let dir: string;
@@ -26,15 +23,7 @@ beforeAll(async () => {
   sim = await startSimulator({
     port: 0,
     loadTimeScale: 0,
-    models: all.map((m) => ({
-      key: m.key,
-      type: "llm" as const,
-      maxContextLength: m.declared,
-      loadLimit: m.loadLimit,
-      fillLimit: m.fillLimit,
-      effectiveContext: m.effective,
-      ...(m.autoFitTo ? { autoFitTo: m.autoFitTo } : {}),
-    })),
+    models: all.map(simulatedModelSpec),
   });
 });
 afterAll(async () => {

@@ -1,4 +1,5 @@
 import { seededRandom } from "../../src/context-guard/haystack.js";
+import type { SimulatedModelSpec } from "../../src/testing/index.js";
 
 /**
  * A deterministic population of models with varied declared, loadable, fill and effective limits,
@@ -55,6 +56,31 @@ export function population(count: number, seed = 20_250_101): PopulationModel[] 
       shape,
     };
   });
+}
+
+/**
+ * The 32-model population the simulator-backed search test (and bench/context-search) runs: every
+ * model up to 256k declared from two seeds. 1M-token haystacks would go over a real WebSocket, so
+ * they are left to the fake-host suite.
+ */
+export function simulatorPopulation(): PopulationModel[] {
+  const models = population(36).filter((m) => m.declared <= 262_144);
+  const more = population(48, 7).filter((m) => m.declared <= 262_144);
+  const extra = more.filter((m) => m.shape !== "declared").slice(0, Math.max(0, 32 - models.length));
+  return [...models, ...extra.map((m) => ({ ...m, key: `${m.key}-b` }))];
+}
+
+/** The simulator's model spec for a population member. */
+export function simulatedModelSpec(m: PopulationModel): SimulatedModelSpec {
+  return {
+    key: m.key,
+    type: "llm",
+    maxContextLength: m.declared,
+    loadLimit: m.loadLimit,
+    fillLimit: m.fillLimit,
+    effectiveContext: m.effective,
+    ...(m.autoFitTo ? { autoFitTo: m.autoFitTo } : {}),
+  };
 }
 
 /** The largest context the guard may report, given an answer reserve of `reserve` tokens. */
