@@ -74,6 +74,29 @@ export function classifyHostError(error: unknown, signal?: AbortSignal): ModelHo
   return new ModelHostError("other", firstLine(text), { cause: error });
 }
 
+/**
+ * A signal for one SDK call that follows the caller's `signal` only while the call is pending.
+ * The SDK adds abort listeners to the signal it is given and never removes them; a caller's long-lived
+ * signal (the probe's 10-minute `AbortSignal.timeout`) would fire them after the call finished, when the
+ * SDK sends "cancel" on a transport that may be disposed by then and throws from inside the abort
+ * event: an uncaught exception that kills the process. Detaching on settle keeps those listeners silent.
+ */
+async function withCallSignal<T>(
+  signal: AbortSignal | undefined,
+  run: (callSignal: AbortSignal | undefined) => Promise<T>,
+): Promise<T> {
+  if (signal === undefined) return run(undefined);
+  const controller = new AbortController();
+  const forward = () => controller.abort(signal.reason);
+  if (signal.aborted) forward();
+  else signal.addEventListener("abort", forward, { once: true });
+  try {
+    return await run(controller.signal);
+  } finally {
+    signal.removeEventListener("abort", forward);
+  }
+}
+
 function firstLine(text: string): string {
   // SDK messages carry ANSI colours and multi-line suggestions; the registry log wants one clean line.
   // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping ANSI escape sequences
@@ -163,24 +186,26 @@ export class SdkModelHost implements ModelHost {
 
   async load(modelKey: string, request: LoadRequest): Promise<LoadResult> {
     const type = request.type ?? "llm";
-    const base = {
-      identifier: request.identifier,
-      ttl: request.ttlSeconds,
-      signal: request.signal,
-      verbose: false,
-    };
     try {
-      const actual = await this.call(async (c) => {
-        const handle =
-          type === "llm"
-            ? await c.llm.load(modelKey, {
-                ...base,
-                config: { contextLength: request.contextLength, ...request.settings },
-              })
-            : await c.embedding.load(modelKey, { ...base, config: { contextLength: request.contextLength } });
-        this.owned.set(request.identifier, { identifier: request.identifier, type });
-        return handle.getContextLength();
-      }, request.signal);
+      const actual = await this.call(
+        (c) =>
+          withCallSignal(request.signal, async (signal) => {
+            const base = { identifier: request.identifier, ttl: request.ttlSeconds, signal, verbose: false };
+            const handle =
+              type === "llm"
+                ? await c.llm.load(modelKey, {
+                    ...base,
+                    config: { contextLength: request.contextLength, ...request.settings },
+                  })
+                : await c.embedding.load(modelKey, {
+                    ...base,
+                    config: { contextLength: request.contextLength },
+                  });
+            this.owned.set(request.identifier, { identifier: request.identifier, type });
+            return handle.getContextLength();
+          }),
+        request.signal,
+      );
       return {
         identifier: request.identifier,
         requested: request.contextLength,
@@ -232,9 +257,11 @@ export class SdkModelHost implements ModelHost {
   async respond(ref: InstanceRef, turns: ChatTurn[], request: RespondRequest): Promise<RespondResult> {
     const result = await this.call(
       (c) =>
-        c.llm.createDynamicHandle(ref.identifier).respond(
-          turns.map((t) => ({ role: t.role, content: t.content })),
-          { maxTokens: request.maxTokens, temperature: 0, signal: request.signal },
+        withCallSignal(request.signal, (signal) =>
+          c.llm.createDynamicHandle(ref.identifier).respond(
+            turns.map((t) => ({ role: t.role, content: t.content })),
+            { maxTokens: request.maxTokens, temperature: 0, ...(signal ? { signal } : {}) },
+          ),
         ),
       request.signal,
     );
