@@ -22,6 +22,8 @@ export interface CatalogModel {
   quantization: string;
   /** File path relative to the models folder, as LM Studio reports it. */
   path: string;
+  /** The GGUF file a llama.cpp backend runs (undefined: scripted). */
+  gguf: string | undefined;
 }
 
 export const DEFAULT_MODELS: readonly SimulatedModelSpec[] = [
@@ -97,6 +99,7 @@ export function resolveModelSpec(spec: SimulatedModelSpec): CatalogModel {
     architecture: spec.architecture ?? (spec.type === "embedding" ? "nomic-bert" : "llama"),
     quantization,
     path: `${publisher}/${spec.key}-${format.toUpperCase()}/${fileName}`,
+    gguf: spec.gguf,
   };
 }
 

@@ -1,5 +1,6 @@
-import type { GenerationResult } from "./generation.js";
+import type { GenerationResult, StreamPiece } from "./generation.js";
 import type { LoadedInstance } from "./state.js";
+import { countSimulatorTokens, simulatorTokenPieces } from "./tokenizer.js";
 
 /** Extra fields /api/v0 adds to completion bodies (reference §2.1). */
 export function restV0Extras(instance: LoadedInstance, result: GenerationResult): Record<string, unknown> {
@@ -64,4 +65,18 @@ export function streamPieces(pieces: readonly string[], perChunk = 3): string[] 
   const out: string[] = [];
   for (let i = 0; i < pieces.length; i += perChunk) out.push(pieces.slice(i, i + perChunk).join(""));
   return out;
+}
+
+/**
+ * The stream fragments of an answer: the engine's own pieces when it has them (one per decoded
+ * token), else groups of a few simulator tokens.
+ */
+export function contentFragments(result: { content: string; pieces?: StreamPiece[] }): StreamPiece[] {
+  return (
+    result.pieces ??
+    streamPieces(simulatorTokenPieces(result.content)).map((text) => ({
+      text,
+      tokens: countSimulatorTokens(text),
+    }))
+  );
 }

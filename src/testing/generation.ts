@@ -43,7 +43,17 @@ export type GenerationResult =
       content: string;
       reasoning?: string;
       finishReason: "stop" | "length";
+      /**
+       * The content as the decoder produced it, one entry per streamed piece with its token count
+       * (a real engine's tokens); absent for scripted answers, which stream by simulator tokens.
+       */
+      pieces?: StreamPiece[];
     };
+
+export interface StreamPiece {
+  text: string;
+  tokens: number;
+}
 
 /** The exact prompt text the model sees (chat template, or the raw prompt for completions). */
 export function renderPrompt(req: Pick<GenerationRequest, "turns" | "tools" | "rawPrompt">): string {

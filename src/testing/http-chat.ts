@@ -1,5 +1,11 @@
-import { completionId, restV0Extras, streamPieces, usageOf } from "./completion-payloads.js";
-import { type GenerationResult, generate } from "./generation.js";
+import {
+  completionId,
+  contentFragments,
+  restV0Extras,
+  streamPieces,
+  usageOf,
+} from "./completion-payloads.js";
+import type { GenerationResult } from "./generation.js";
 import { resolveHttpInstance } from "./http-model-resolution.js";
 import { HttpError, sendJson, validationError } from "./http-util.js";
 import { MODEL_NOT_VLM } from "./messages.js";
@@ -14,7 +20,7 @@ export async function handleChatCompletions(ctx: RouteContext, flavor: "v1" | "v
   const request = parseChatCompletionRequest(ctx.body);
   const instance = await resolveHttpInstance(ctx.state, request.model, "llm");
   if (request.turns.some((t) => t.images > 0) && !instance.model.vision) throw validationError(MODEL_NOT_VLM);
-  const result = generate({
+  const result = await instance.engine.generate({
     model: instance.model,
     contextLength: instance.contextLength,
     dialect: ctx.state.dialectFor(instance.model),
@@ -120,7 +126,7 @@ async function streamChat(
         first = false;
       }
     }
-    for (const fragment of streamPieces(simulatorTokenPieces(result.content))) {
+    for (const { text: fragment } of contentFragments(result)) {
       if (
         !(await writer.data(
           chunk(first ? { role: "assistant", content: fragment } : { content: fragment }, null),

@@ -1,5 +1,4 @@
-import { completionId, restV0Extras, streamPieces, usageOf } from "./completion-payloads.js";
-import { generate } from "./generation.js";
+import { completionId, contentFragments, restV0Extras, usageOf } from "./completion-payloads.js";
 import { resolveHttpInstance } from "./http-model-resolution.js";
 import {
   HttpError,
@@ -12,7 +11,6 @@ import {
   validationError,
 } from "./http-util.js";
 import { type RouteContext, SseWriter } from "./route-context.js";
-import { simulatorTokenPieces } from "./tokenizer.js";
 
 /** POST /v1/completions and /api/v0/completions: the raw prompt, no chat template. */
 export async function handleCompletions(ctx: RouteContext, flavor: "v1" | "v0"): Promise<void> {
@@ -26,7 +24,7 @@ export async function handleCompletions(ctx: RouteContext, flavor: "v1" | "v0"):
   const stream = optionalBoolean(body, "stream") ?? false;
   const includeUsage = isRecord(body.stream_options) && body.stream_options.include_usage === true;
   const instance = await resolveHttpInstance(ctx.state, model, "llm");
-  const result = generate({
+  const result = await instance.engine.generate({
     model: instance.model,
     contextLength: instance.contextLength,
     dialect: ctx.state.dialectFor(instance.model),
@@ -52,7 +50,8 @@ export async function handleCompletions(ctx: RouteContext, flavor: "v1" | "v0"):
     return;
   }
   const writer = new SseWriter(ctx);
-  for (const fragment of streamPieces(simulatorTokenPieces(text))) {
+  const fragments = result.kind === "text" ? contentFragments(result) : [];
+  for (const { text: fragment } of fragments) {
     const chunk = { ...base, choices: [{ index: 0, text: fragment, logprobs: null, finish_reason: null }] };
     if (!(await writer.data(chunk))) return;
   }

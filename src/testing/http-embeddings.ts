@@ -1,4 +1,3 @@
-import { embedText } from "./embedding-vector.js";
 import { resolveHttpInstance } from "./http-model-resolution.js";
 import { optionalString, requireObjectBody, sendJson, validationError } from "./http-util.js";
 import { EMBEDDING_INPUT_INVALID } from "./messages.js";
@@ -17,14 +16,11 @@ export async function handleEmbeddings(ctx: RouteContext): Promise<void> {
   const model = optionalString(body, "model");
   const inputs = parseInput(body.input);
   const instance = await resolveHttpInstance(ctx.state, model, "embedding");
-  const dimensions = instance.model.embeddingDimensions;
+  const vectors: number[][] = [];
+  for (const text of inputs) vectors.push(await instance.engine.embed(text));
   sendJson(ctx.res, 200, {
     object: "list",
-    data: inputs.map((text, index) => ({
-      object: "embedding",
-      embedding: embedText(text, dimensions),
-      index,
-    })),
+    data: vectors.map((embedding, index) => ({ object: "embedding", embedding, index })),
     model: instance.identifier,
     usage: { prompt_tokens: 0, total_tokens: 0 },
   });

@@ -60,5 +60,7 @@ async function findOrJitLoad(
   const again = state.findInstance(model);
   if (again) return again;
   state.evictOtherJitModels();
-  return state.commitLoad(plan);
+  const instance = await state.commitLoad(plan);
+  if (isLoadFailure(instance)) throw new HttpError(400, { error: instance.message });
+  return instance;
 }

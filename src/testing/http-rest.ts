@@ -113,7 +113,8 @@ export async function handleV1Load(ctx: RouteContext): Promise<void> {
   }
   const loadMs = ctx.state.loadTimeMs(plan.model);
   await sleep(loadMs);
-  const instance = ctx.state.commitLoad(plan);
+  const instance = await ctx.state.commitLoad(plan);
+  if (isLoadFailure(instance)) throw new HttpError(400, { error: instance.message });
   sendJson(ctx.res, 200, {
     type: plan.model.type,
     instance_id: instance.identifier,

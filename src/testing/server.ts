@@ -1,8 +1,11 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer } from "ws";
+import { type InferenceBackend, scriptedBackend } from "./backend.js";
+import type { CatalogModel } from "./catalog.js";
 import { FaultBook } from "./faults.js";
 import { createHttpHandler } from "./http-router.js";
+import { createLlamaBackend } from "./llama-backend.js";
 import { isLoadFailure, SimulatorState } from "./state.js";
 import type { RecordedRequest, RunningSimulator, SimulatorOptions } from "./types.js";
 import { SDK_NAMESPACES, sdkEndpointsFor } from "./ws-namespaces.js";
@@ -27,14 +30,22 @@ function sdkCredentials(token: string | undefined) {
  */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
   const resolved = SimulatorState.resolveOptions(options);
-  const state = new SimulatorState(resolved, options.models);
+  // Models with a GGUF file run on llama.cpp when that backend is chosen; the rest stay scripted.
+  const llama =
+    options.backend === "llama.cpp" ? createLlamaBackend({ threads: options.llamaThreads ?? 1 }) : undefined;
+  const backendFor = (model: CatalogModel): InferenceBackend =>
+    llama !== undefined && model.gguf !== undefined ? llama : scriptedBackend;
+  const state = new SimulatorState(resolved, options.models, backendFor);
   for (const preload of options.preload ?? []) {
     const plan = state.planLoad(preload.key, {
       ...(preload.identifier !== undefined ? { identifier: preload.identifier } : {}),
       ...(preload.contextLength !== undefined ? { contextLength: preload.contextLength } : {}),
     });
-    if (isLoadFailure(plan)) throw new Error(`Cannot preload "${preload.key}": ${plan.message}`);
-    state.commitLoad(plan);
+    const loaded = isLoadFailure(plan) ? plan : await state.commitLoad(plan);
+    if (isLoadFailure(loaded)) {
+      await llama?.close();
+      throw new Error(`Cannot preload "${preload.key}": ${loaded.message}`);
+    }
   }
   const faults = new FaultBook();
   const requests: RecordedRequest[] = [];
@@ -76,6 +87,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       wss.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await llama?.close();
     },
   };
 }

@@ -1,3 +1,4 @@
+import type { InferenceBackend, ModelEngine } from "./backend.js";
 import { type CatalogModel, DEFAULT_MODELS, resolveModelSpec } from "./catalog.js";
 import { guardrailRefusal } from "./messages.js";
 import type { LMStudioVersionDialect, LoadedInstanceView, SimulatorOptions } from "./types.js";
@@ -10,6 +11,8 @@ export interface LoadedInstance {
   instanceReference: string;
   ttlMs: number | null;
   lastUsedTime: number | null;
+  /** Tokenizer, generation and embeddings of this instance. */
+  engine: ModelEngine;
 }
 
 export interface ResolvedOptions {
@@ -26,7 +29,9 @@ export interface ResolvedOptions {
 export type LoadFailure =
   | { code: "pathNotFound"; message: string; path: string; available: string[] }
   | { code: "identifierInUse"; message: string; identifier: string }
-  | { code: "guardrail"; message: string; bytes: number };
+  | { code: "guardrail"; message: string; bytes: number }
+  /** The inference engine could not load the model at this context (a real allocation failure). */
+  | { code: "engineFailure"; message: string };
 
 export interface LoadPlan {
   model: CatalogModel;
@@ -50,6 +55,8 @@ export class SimulatorState {
   constructor(
     readonly options: ResolvedOptions,
     specs = DEFAULT_MODELS,
+    /** Picks the engine behind each model (scripted unless the simulator was given another). */
+    private readonly backendFor: (model: CatalogModel) => InferenceBackend,
   ) {
     for (const spec of specs) this.catalog.set(spec.key, resolveModelSpec(spec));
   }
@@ -136,8 +143,13 @@ export class SimulatorState {
     };
   }
 
-  /** Adds the instance; an identifier taken meanwhile gets the next free suffix. */
-  commitLoad(plan: LoadPlan): LoadedInstance {
+  /**
+   * Opens the model's engine at the planned context, then adds the instance; an identifier taken
+   * meanwhile gets the next free suffix. A failure when the engine cannot load it.
+   */
+  async commitLoad(plan: LoadPlan): Promise<LoadedInstance | LoadFailure> {
+    const engine = await this.backendFor(plan.model).open(plan.model, plan.contextLength);
+    if ("code" in engine) return engine;
     const identifier = this.findInstance(plan.identifier)
       ? this.freeIdentifier(plan.identifier)
       : plan.identifier;
@@ -150,6 +162,7 @@ export class SimulatorState {
       instanceReference: `sim-instance-${this.referenceCounter}`,
       ttlMs: plan.ttlMs,
       lastUsedTime: null,
+      engine,
     };
     this.instances.push(instance);
     return instance;
@@ -159,12 +172,16 @@ export class SimulatorState {
   evictOtherJitModels(): LoadedInstance[] {
     const evicted = this.instances.filter((i) => i.jit);
     this.instances = this.instances.filter((i) => !i.jit);
+    for (const instance of evicted) disposeEngine(instance);
     return evicted;
   }
 
   unload(identifier: string): LoadedInstance | undefined {
     const instance = this.findInstance(identifier);
-    if (instance) this.instances = this.instances.filter((i) => i !== instance);
+    if (instance) {
+      this.instances = this.instances.filter((i) => i !== instance);
+      disposeEngine(instance);
+    }
     return instance;
   }
 
@@ -186,8 +203,15 @@ export class SimulatorState {
   }
 }
 
-export function isLoadFailure(value: LoadPlan | LoadFailure): value is LoadFailure {
+export function isLoadFailure<T extends LoadPlan | LoadedInstance>(
+  value: T | LoadFailure,
+): value is LoadFailure {
   return "code" in value;
+}
+
+/** Unloading answers at once, as LM Studio's does; the engine's memory is freed in the background. */
+function disposeEngine(instance: LoadedInstance): void {
+  instance.engine.dispose().catch(() => undefined);
 }
 
 export function sleep(ms: number): Promise<void> {

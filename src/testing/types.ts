@@ -28,6 +28,11 @@ export interface SimulatedModelSpec {
   publisher?: string;
   architecture?: string;
   quantization?: string;
+  /**
+   * A GGUF file that backs this model when the simulator runs with `backend: "llama.cpp"` (e.g. one
+   * written by `writeTinyLlamaGguf`). Ignored by the scripted backend.
+   */
+  gguf?: string;
 }
 
 interface FaultTargeting {
@@ -71,6 +76,15 @@ export interface SimulatorOptions {
    * instead of inline <think> tags (default false).
    */
   separateReasoningContent?: boolean;
+  /**
+   * "scripted" (default): rule-based answers (DESIGN.md). "llama.cpp": models with a `gguf` file run
+   * on a real llama.cpp engine through node-llama-cpp (a devDependency of this project, never
+   * required by library users; install it to use this backend): real context allocation on load,
+   * real tokenizer, real decoding and embeddings. Catalog, error dialects and faults are unchanged.
+   */
+  backend?: "scripted" | "llama.cpp";
+  /** CPU threads per llama.cpp context (default 1; node-llama-cpp's own default oversubscribes small machines). */
+  llamaThreads?: number;
 }
 
 export interface RecordedRequest {

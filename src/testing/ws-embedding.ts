@@ -1,4 +1,3 @@
-import { embedText } from "./embedding-vector.js";
 import { isRecord } from "./http-util.js";
 import { modelEndpoints, resolveSpecifier } from "./ws-model-common.js";
 import type { NamespaceEndpoints } from "./ws-protocol.js";
@@ -8,10 +7,10 @@ const base = modelEndpoints("embedding");
 export const embeddingEndpoints: NamespaceEndpoints = {
   rpc: {
     ...base.rpc,
-    embedString: (session, parameter) => {
+    embedString: async (session, parameter) => {
       const p = isRecord(parameter) ? parameter : {};
       const instance = resolveSpecifier(session, "embedding", p.modelSpecifier)!;
-      return { embedding: embedText(String(p.inputString ?? ""), instance.model.embeddingDimensions) };
+      return { embedding: await instance.engine.embed(String(p.inputString ?? "")) };
     },
   },
   channels: base.channels,

@@ -1,6 +1,6 @@
-import { applySimulatorChatTemplate, type ChatTurn, type ToolDefinition } from "./chat-template.js";
-import { streamPieces } from "./completion-payloads.js";
-import { type GenerationResult, generate } from "./generation.js";
+import type { ChatTurn, ToolDefinition } from "./chat-template.js";
+import { contentFragments, streamPieces } from "./completion-payloads.js";
+import type { GenerationResult, StreamPiece } from "./generation.js";
 import { isRecord } from "./http-util.js";
 import { flattenKvStack, readKvStack } from "./kv-config.js";
 import { sdkHistoryToTurns, sdkToolsToDefinitions } from "./sdk-history.js";
@@ -54,7 +54,7 @@ async function runPrediction(
   rawPrompt?: string,
 ): Promise<void> {
   const settings = predictionSettings(stack);
-  const result = generate({
+  const result = await instance.engine.generate({
     model: instance.model,
     contextLength: instance.contextLength,
     dialect: session.state.dialectFor(instance.model),
@@ -77,10 +77,13 @@ async function runPrediction(
   channel.send({ type: "promptProcessingProgress", progress: 1, details: details(promptTokens) });
 
   let predicted = 0;
-  const fragment = async (content: string, reasoningType: ReasoningType): Promise<boolean> => {
+  const fragment = async (
+    content: string,
+    reasoningType: ReasoningType,
+    tokensCount = countSimulatorTokens(content),
+  ): Promise<boolean> => {
     await tick();
     if (channel.isCancelled()) return false;
-    const tokensCount = countSimulatorTokens(content);
     predicted += tokensCount;
     channel.send({
       type: "fragment",
@@ -107,7 +110,9 @@ async function runPrediction(
       predicted += countSimulatorTokens(call.arguments);
     }
   } else {
-    completed = await streamText(result.content, fragment);
+    completed = result.pieces
+      ? await streamEnginePieces(result.pieces, fragment)
+      : await streamText(result.content, fragment);
   }
   channel.send({
     type: "success",
@@ -128,6 +133,15 @@ async function runPrediction(
   channel.close();
 }
 
+/** Streams a real engine's decoded pieces as they came, with their token counts. */
+async function streamEnginePieces(
+  pieces: readonly StreamPiece[],
+  fragment: (content: string, type: ReasoningType, tokens: number) => Promise<boolean>,
+): Promise<boolean> {
+  for (const piece of pieces) if (!(await fragment(piece.text, "none", piece.tokens))) return false;
+  return true;
+}
+
 /** Streams text as fragments, tagging an inline <think>…</think> block as reasoning. */
 async function streamText(
   content: string,
@@ -143,8 +157,8 @@ async function streamText(
     if (!(await fragment("</think>", "reasoningEndTag"))) return false;
     rest = content.slice(think[0].length);
   }
-  for (const piece of streamPieces(simulatorTokenPieces(rest))) {
-    if (!(await fragment(piece, "none"))) return false;
+  for (const piece of contentFragments({ content: rest })) {
+    if (!(await fragment(piece.text, "none"))) return false;
   }
   return true;
 }
@@ -156,12 +170,12 @@ export const llmEndpoints: NamespaceEndpoints = {
     ...base.rpc,
     applyPromptTemplate: (session, parameter) => {
       const p = param(parameter);
-      resolveSpecifier(session, "llm", p.specifier);
+      const instance = resolveSpecifier(session, "llm", p.specifier)!;
       const opts = param(p.opts);
       const tools = Array.isArray(opts.toolDefinitions)
         ? sdkToolsToDefinitions({ type: "toolArray", tools: opts.toolDefinitions })
         : predictionSettings(p.predictionConfigStack).tools;
-      return { formatted: applySimulatorChatTemplate(sdkHistoryToTurns(p.history), tools) };
+      return { formatted: instance.engine.applyChatTemplate(sdkHistoryToTurns(p.history), tools) };
     },
     preloadDraftModel: () => undefined,
   },

@@ -2,7 +2,6 @@ import type { CatalogModel } from "./catalog.js";
 import { isRecord } from "./http-util.js";
 import { positiveInt, readKvStack } from "./kv-config.js";
 import { isLoadFailure, type LoadedInstance, type LoadFailure, sleep } from "./state.js";
-import { countSimulatorTokens, simulatorTokenize } from "./tokenizer.js";
 import { instanceInfo, modelInfo } from "./ws-info.js";
 import {
   type ChannelHandle,
@@ -174,7 +173,8 @@ export function modelEndpoints(domain: Domain): NamespaceEndpoints {
           channel.error({ title: "Model loading was cancelled." });
           return;
         }
-        const instance = session.state.commitLoad(plan);
+        const instance = await session.state.commitLoad(plan);
+        if (isLoadFailure(instance)) return channel.error(loadFailureToWire(session, domain, instance));
         channel.send({ type: "success", info: instanceInfo(instance) });
         channel.close();
       },
@@ -211,7 +211,8 @@ export function modelEndpoints(domain: Domain): NamespaceEndpoints {
           `/${domain}/getOrLoad`,
         );
         if (!ok) return channel.error({ title: "Model loading was cancelled." });
-        const instance = session.state.commitLoad(plan);
+        const instance = await session.state.commitLoad(plan);
+        if (isLoadFailure(instance)) return channel.error(loadFailureToWire(session, domain, instance));
         channel.send({ type: "loadSuccess", info: instanceInfo(instance) });
         channel.close();
       },
@@ -264,13 +265,13 @@ export function modelEndpoints(domain: Domain): NamespaceEndpoints {
       },
       tokenize: (session, parameter) => {
         const p = param(parameter);
-        resolveSpecifier(session, domain, p.specifier);
-        return { tokens: simulatorTokenize(String(p.inputString ?? "")) };
+        const instance = resolveSpecifier(session, domain, p.specifier)!;
+        return { tokens: instance.engine.tokenize(String(p.inputString ?? "")) };
       },
       countTokens: (session, parameter) => {
         const p = param(parameter);
-        resolveSpecifier(session, domain, p.specifier);
-        return { tokenCount: countSimulatorTokens(String(p.inputString ?? "")) };
+        const instance = resolveSpecifier(session, domain, p.specifier)!;
+        return { tokenCount: instance.engine.countTokens(String(p.inputString ?? "")) };
       },
     },
   };

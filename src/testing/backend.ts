@@ -1,0 +1,53 @@
+/**
+ * The seam between the simulator's API surface (HTTP, SDK socket, catalog, faults, error dialects)
+ * and whatever produces tokens. Every loaded instance owns one {@link ModelEngine}; the scripted
+ * backend answers from rules (generation.ts), the llama.cpp backend (llama-backend.ts) runs a real
+ * engine on a generated GGUF model.
+ */
+import type { CatalogModel } from "./catalog.js";
+import { applySimulatorChatTemplate, type ChatTurn, type ToolDefinition } from "./chat-template.js";
+import { embedText } from "./embedding-vector.js";
+import { type GenerationRequest, type GenerationResult, generate } from "./generation.js";
+import { countSimulatorTokens, simulatorTokenize } from "./tokenizer.js";
+
+/** One loaded instance's engine: its tokenizer, prompt format, generation and embeddings. */
+export interface ModelEngine {
+  tokenize(text: string): number[];
+  countTokens(text: string): number;
+  /** The prompt text the model sees for these turns (its chat template). */
+  applyChatTemplate(turns: readonly ChatTurn[], tools: readonly ToolDefinition[]): string;
+  generate(request: GenerationRequest): Promise<GenerationResult>;
+  embed(text: string): Promise<number[]>;
+  /** Frees the engine's resources (the instance was unloaded). */
+  dispose(): Promise<void>;
+}
+
+/** A load the engine itself refused (not one the simulator's rules refused). */
+export interface EngineLoadFailure {
+  code: "engineFailure";
+  message: string;
+}
+
+export interface InferenceBackend {
+  /** Creates the engine for a load at `contextLength`; a failure when the engine cannot. */
+  open(model: CatalogModel, contextLength: number): Promise<ModelEngine | EngineLoadFailure>;
+  /** Releases everything the backend holds (the simulator is closing). */
+  close(): Promise<void>;
+}
+
+/** The rule-based engine DESIGN.md describes: stateless, deterministic. */
+export function scriptedEngine(model: CatalogModel): ModelEngine {
+  return {
+    tokenize: simulatorTokenize,
+    countTokens: countSimulatorTokens,
+    applyChatTemplate: applySimulatorChatTemplate,
+    generate: async (request) => generate(request),
+    embed: async (text) => embedText(text, model.embeddingDimensions),
+    dispose: async () => undefined,
+  };
+}
+
+export const scriptedBackend: InferenceBackend = {
+  open: async (model) => scriptedEngine(model),
+  close: async () => undefined,
+};

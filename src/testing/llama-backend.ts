@@ -1,0 +1,253 @@
+/**
+ * The simulator's llama.cpp backend: models with a `gguf` file run on a real llama.cpp engine through
+ * node-llama-cpp. A load creates a real context of the requested size (KV cache and all) and a real
+ * failure becomes LM Studio's load error; tokens, prompt counts, decoding and embeddings are the
+ * engine's.
+ *
+ * node-llama-cpp is a devDependency of this project, never a dependency of the library: it is
+ * imported only when this backend opens its first model, and only its types are imported statically.
+ */
+import type { Llama, LlamaContext, LlamaEmbeddingContext, LlamaModel, Token } from "node-llama-cpp";
+import type { EngineLoadFailure, InferenceBackend, ModelEngine } from "./backend.js";
+import type { CatalogModel } from "./catalog.js";
+import type { ChatTurn, ToolDefinition } from "./chat-template.js";
+import type { GenerationRequest, GenerationResult, StreamPiece } from "./generation.js";
+import { renderTinyChat } from "./gguf-writer.js";
+import { overflowMessage } from "./messages.js";
+
+export interface LlamaBackendOptions {
+  /** CPU threads per context. node-llama-cpp's default (≥ 4) is far slower on a 2-core machine. */
+  threads: number;
+}
+
+type NodeLlamaCpp = typeof import("node-llama-cpp");
+
+async function importNodeLlamaCpp(): Promise<NodeLlamaCpp> {
+  try {
+    return await import("node-llama-cpp");
+  } catch (error) {
+    throw new Error(
+      'The simulator\'s "llama.cpp" backend needs node-llama-cpp, which is not installed: ' +
+        "npm install -D node-llama-cpp@3.22.1 (or use the default scripted backend).",
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * The prompt the generated models see: the same text their GGUF `tokenizer.chat_template` renders
+ * (see TINY_CHAT_TEMPLATE). Offered tools become a leading system message so they count as prompt
+ * tokens; images have no representation in a text-only model.
+ */
+function renderChat(turns: readonly ChatTurn[], tools: readonly ToolDefinition[]): string {
+  const messages: Array<{ role: string; content: string }> = [];
+  if (tools.length > 0) {
+    const lines = tools.map((t) =>
+      JSON.stringify({ name: t.name, description: t.description, parameters: t.parameters }),
+    );
+    messages.push({ role: "system", content: `Tools:\n${lines.join("\n")}` });
+  }
+  for (const turn of turns) {
+    const calls = (turn.toolCalls ?? []).map(
+      (c) => `{"name":${JSON.stringify(c.name)},"arguments":${c.arguments}}`,
+    );
+    messages.push({ role: turn.role, content: [turn.text, ...calls].filter((p) => p !== "").join("\n") });
+  }
+  return renderTinyChat(messages);
+}
+
+class LlamaEngine implements ModelEngine {
+  /** One request at a time per instance, as a single-slot LM Studio instance queues them. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly model: LlamaModel,
+    private readonly context: LlamaContext | undefined,
+    private readonly embedding: LlamaEmbeddingContext | undefined,
+  ) {}
+
+  private exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task, task);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  tokenize(text: string): number[] {
+    return [...this.model.tokenize(text)];
+  }
+
+  countTokens(text: string): number {
+    return this.model.tokenize(text).length;
+  }
+
+  applyChatTemplate(turns: readonly ChatTurn[], tools: readonly ToolDefinition[]): string {
+    return renderChat(turns, tools);
+  }
+
+  /** The tokens llama.cpp evaluates for a prompt: BOS first when the model asks for it. */
+  private promptTokens(prompt: string): Token[] {
+    const tokens = this.model.tokenize(prompt);
+    const bos = this.model.tokens.bos;
+    return this.model.tokens.shouldPrependBosToken && bos !== null ? [bos, ...tokens] : tokens;
+  }
+
+  async generate(request: GenerationRequest): Promise<GenerationResult> {
+    const context = this.context;
+    if (context === undefined) throw new Error("This model is an embedding model and cannot generate text.");
+    const prompt = request.rawPrompt ?? renderChat(request.turns, request.tools ?? []);
+    const input = this.promptTokens(prompt);
+    const promptTokens = input.length;
+    if (promptTokens > request.contextLength) {
+      const message = overflowMessage(request.dialect, promptTokens, request.contextLength);
+      return { kind: "overflow", promptTokens, contextLength: request.contextLength, message };
+    }
+    // Never past the loaded context: LM Studio stops there rather than shifting the context.
+    const limit = Math.min(
+      request.contextLength - promptTokens,
+      request.maxTokens ?? Number.POSITIVE_INFINITY,
+    );
+    return this.exclusive(async () => {
+      const sequence = context.getSequence();
+      const generated: Token[] = [];
+      let finishReason: "stop" | "length" = "length";
+      try {
+        if (limit <= 0) {
+          await sequence.evaluateWithoutGeneratingNewTokens(input);
+        } else {
+          // Greedy: the generated models' answers are exact only under greedy decoding.
+          for await (const token of sequence.evaluate(input, { temperature: 0, yieldEogToken: true })) {
+            if (this.model.isEogToken(token)) {
+              finishReason = "stop";
+              break;
+            }
+            generated.push(token);
+            if (generated.length >= limit) break;
+          }
+        }
+      } finally {
+        await sequence.dispose();
+      }
+      const pieces = this.pieces(generated);
+      return {
+        kind: "text",
+        promptTokens,
+        completionTokens: generated.length,
+        content: pieces.map((p) => p.text).join(""),
+        finishReason,
+        pieces,
+      };
+    });
+  }
+
+  /** Detokenizes incrementally; a token that ends inside a UTF-8 character is sent with the next one. */
+  private pieces(tokens: readonly Token[]): StreamPiece[] {
+    const pieces: StreamPiece[] = [];
+    let text = "";
+    let pending = 0;
+    for (let i = 0; i < tokens.length; i++) {
+      pending += 1;
+      const full = this.model.detokenize(tokens.slice(0, i + 1));
+      if (full.endsWith("\uFFFD") && i < tokens.length - 1) continue;
+      pieces.push({ text: full.slice(text.length), tokens: pending });
+      text = full;
+      pending = 0;
+    }
+    return pieces;
+  }
+
+  async embed(text: string): Promise<number[]> {
+    const embedding = this.embedding;
+    if (embedding === undefined) throw new Error("This model is not an embedding model.");
+    return this.exclusive(async () => [...(await embedding.getEmbeddingFor(text)).vector]);
+  }
+
+  async dispose(): Promise<void> {
+    await this.exclusive(async () => {
+      await this.context?.dispose();
+      await this.embedding?.dispose();
+    });
+  }
+}
+
+/** The llama.cpp backend; the engine binary and each GGUF file are loaded once, on first use. */
+export function createLlamaBackend(options: LlamaBackendOptions): InferenceBackend {
+  let llama: Promise<Llama> | undefined;
+  const models = new Map<string, Promise<LlamaModel>>();
+  /** llama.cpp's own error lines (e.g. the buffer it failed to allocate), kept for load failures. */
+  const engineErrors: string[] = [];
+
+  const getEngine = (): Promise<Llama> => {
+    llama ??= importNodeLlamaCpp().then(({ getLlama, LlamaLogLevel }) =>
+      getLlama({
+        gpu: false,
+        // Prebuilt CPU binaries only: never download or compile at run time.
+        build: "never",
+        maxThreads: options.threads,
+        logLevel: LlamaLogLevel.error,
+        logger: (level, message) => {
+          if (level !== LlamaLogLevel.error && level !== LlamaLogLevel.fatal) return;
+          engineErrors.push(message.trim());
+          if (engineErrors.length > 8) engineErrors.shift();
+        },
+      }),
+    );
+    return llama;
+  };
+
+  const modelFor = async (path: string): Promise<LlamaModel> => {
+    let model = models.get(path);
+    if (model === undefined) {
+      model = getEngine().then((engine) => engine.loadModel({ modelPath: path }));
+      models.set(path, model);
+      // A file that failed to load is retried on the next load rather than failing forever.
+      model.catch(() => models.delete(path));
+    }
+    return model;
+  };
+
+  const failure = (model: CatalogModel, error: unknown): EngineLoadFailure => {
+    const reason = error instanceof Error ? error.message : String(error);
+    const engineLine = engineErrors.at(-1);
+    const detail = engineLine !== undefined && engineLine !== reason ? `${reason} (${engineLine})` : reason;
+    return { code: "engineFailure", message: `Failed to load model "${model.key}". Error: ${detail}` };
+  };
+
+  return {
+    async open(model, contextLength) {
+      if (model.gguf === undefined) throw new Error(`Model "${model.key}" has no GGUF file`);
+      await getEngine();
+      engineErrors.length = 0;
+      let loaded: LlamaModel;
+      try {
+        loaded = await modelFor(model.gguf);
+      } catch (error) {
+        return failure(model, error);
+      }
+      try {
+        if (model.type === "embedding") {
+          const embedding = await loaded.createEmbeddingContext({
+            contextSize: contextLength,
+            threads: options.threads,
+          });
+          return new LlamaEngine(loaded, undefined, embedding);
+        }
+        const context = await loaded.createContext({
+          contextSize: contextLength,
+          threads: options.threads,
+          sequences: 1,
+        });
+        return new LlamaEngine(loaded, context, undefined);
+      } catch (error) {
+        return failure(model, error);
+      }
+    },
+    async close() {
+      if (llama === undefined) return;
+      const engine = await llama.catch(() => undefined);
+      llama = undefined;
+      models.clear();
+      // Disposing the Llama disposes its models and their contexts.
+      await engine?.dispose();
+    },
+  };
+}
