@@ -1,7 +1,7 @@
 import type { AIMessageChunk } from "@langchain/core/messages";
 import { concat } from "@langchain/core/utils/stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ChatLMStudio, LMStudioContextOverflowError } from "../../src/index.js";
+import { ChatLMStudio, type ChatLMStudioFields, LMStudioContextOverflowError } from "../../src/index.js";
 import {
   type RunningSimulator,
   renderTinyChat,
@@ -53,7 +53,7 @@ function promptTokensFor(user: string): number {
   return 1 + tinyTokenize(renderTinyChat([{ role: "user", content: user }])).length;
 }
 
-function model(fields: ConstructorParameters<typeof ChatLMStudio>[0] = {}) {
+function model(fields: ChatLMStudioFields = {}) {
   return new ChatLMStudio({ baseUrl: sim.baseUrl, model: LLM, maxRetries: 0, ...fields });
 }
 
