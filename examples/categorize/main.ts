@@ -89,6 +89,7 @@ const run = await runCategorization({
         );
       }
       console.log(`Using ${event.description}.`);
+      console.log(`Documents are sized to ${event.contextSource}.`);
     }
     progress.onEvent(event);
   },

@@ -41,6 +41,8 @@ export interface PipelineOptions {
   /** Fixed context size for every prompt instead of measuring the model's. */
   contextTokens?: number;
   contextSizer?: ConnectOptions["contextSizer"];
+  /** Measure an untested LM Studio text model's context with the guard before classifying (see providers.ts). */
+  testContextFirst?: boolean;
   /** Environment the provider is configured from (default process.env). */
   env?: Record<string, string | undefined>;
   signal?: AbortSignal;
@@ -49,7 +51,7 @@ export interface PipelineOptions {
 
 export type PipelineEvent =
   | { type: "planned"; total: number; toDo: number; skipped: number }
-  | { type: "connected"; description: string; simulatedInsteadOf?: string }
+  | { type: "connected"; description: string; simulatedInsteadOf?: string; contextSource: string }
   | { type: "finished"; record: ResultRecord };
 
 export interface PipelineRun {
@@ -127,9 +129,15 @@ export async function runCategorization(options: PipelineOptions): Promise<Pipel
       maxOutputTokens,
       contextTokens: options.contextTokens,
       contextSizer: options.contextSizer,
+      testContextFirst: options.testContextFirst,
     });
     simulatedInsteadOf = providers.simulatedInsteadOf;
-    options.onEvent?.({ type: "connected", description: providers.description, simulatedInsteadOf });
+    options.onEvent?.({
+      type: "connected",
+      description: providers.description,
+      simulatedInsteadOf,
+      contextSource: providers.contextSource,
+    });
     try {
       const classifier = new DocumentClassifier({
         categories,

@@ -1,15 +1,18 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import {
   ChatLMStudio,
+  type ContextGuard,
   createChatModel,
+  createContextGuard,
   createVisionModel,
   findModelInfo,
   listLMStudioModels,
   loadConfig,
   loadedContextLength,
+  type ModelLimits,
   type ProviderConfig,
 } from "../../src/index.js";
-import { startSimulator } from "../../src/testing/index.js";
+import { DEFAULT_MODELS, startSimulator } from "../../src/testing/index.js";
 
 /**
  * The models the pipeline talks to, chosen by LLM_PROVIDER through the library's factories, so one
@@ -36,6 +39,8 @@ export interface Providers {
   description: string;
   /** Set when the simulator replaced an unreachable LM Studio: where LM Studio was expected. */
   simulatedInsteadOf?: string;
+  /** How the text model's context was sized: the guard's tested limit, or why not. */
+  contextSource: string;
   close(): Promise<void>;
 }
 
@@ -52,12 +57,29 @@ export interface ConnectOptions {
   /** Skip measuring: every prompt is sized to this many tokens. */
   contextTokens?: number;
   contextSizer?: ContextSizer;
+  /**
+   * Measure the text model's usable context with the context guard when the registry has no result
+   * yet. Off by default: on a real LM Studio that is several model loads (use
+   * `langchain-lmstudio test <model>` once instead); the simulator demo turns it on.
+   */
+  testContextFirst?: boolean;
 }
 
 /** When nothing says otherwise: LM Studio's own default load context, small enough for any local model. */
 const FALLBACK_CONTEXT_TOKENS = 4096;
 const SIMULATED_TEXT_MODEL = "qwen2.5-7b-instruct";
 const SIMULATED_VISION_MODEL = "qwen2-vl-2b-instruct";
+/** Where the simulator demo keeps its registry: simulated results never touch the user's real one. */
+const SIMULATED_REGISTRY = ".tmp/categorize/context-registry.json";
+
+/**
+ * The simulator's catalogue for the demo: the text model declares 32k but recalls only up to about
+ * 6k tokens, like many local models, so the guard has something real to find and long documents
+ * really need head + tail pages.
+ */
+const SIMULATED_MODELS = DEFAULT_MODELS.map((model) =>
+  model.key === SIMULATED_TEXT_MODEL ? { ...model, effectiveContext: 6144 } : model,
+);
 
 async function lmStudioAnswers(config: ProviderConfig): Promise<boolean> {
   try {
@@ -90,14 +112,37 @@ export const loadedContextSizer: ContextSizer = async (model, config) => {
   return (await loaded()) ?? (await model.init()).profile.maxInputTokens;
 };
 
+/**
+ * A model's tested limits from the guard's registry, measuring them first when asked. Untested
+ * models give undefined: the caller then sizes to the loaded context rather than trusting a
+ * declared maximum the model may not handle.
+ */
+async function testedLimits(
+  guard: ContextGuard,
+  modelKey: string,
+  testFirst: boolean,
+): Promise<ModelLimits | undefined> {
+  const limits = await guard.limitsFor(modelKey);
+  if (limits.source === "tested" || !testFirst) return limits.source === "tested" ? limits : undefined;
+  await guard.test(modelKey);
+  const tested = await guard.limitsFor(modelKey);
+  return tested.source === "tested" ? tested : undefined;
+}
+
+/** Sizes prompts to the tested limit: the longest prompt verified, plus the answer it leaves room for. */
+function guardedSizer(limits: ModelLimits, maxOutputTokens: number): ContextSizer {
+  return async () => Math.min(limits.contextLength, limits.promptLimit + maxOutputTokens);
+}
+
 function slot(
   label: string,
   model: BaseChatModel,
   config: ProviderConfig,
   options: ConnectOptions,
+  sizerOverride?: ContextSizer,
 ): ModelSlot {
   let measured: Promise<number> | undefined;
-  const sizer = options.contextSizer ?? loadedContextSizer;
+  const sizer = options.contextSizer ?? sizerOverride ?? loadedContextSizer;
   return {
     label,
     name: modelName(model),
@@ -122,24 +167,53 @@ export async function connectProviders(options: ConnectOptions): Promise<Provide
   let env: EnvSource = options.env ?? process.env;
   let config = loadConfig(env);
   let simulatedInsteadOf: string | undefined;
-  let close = async () => {};
+  let closeSimulator = async () => {};
+  let testContextFirst = options.testContextFirst ?? false;
 
   if (config.provider === "lmstudio" && !(await lmStudioAnswers(config))) {
-    const simulator = await startSimulator({ loadTimeScale: 0 });
+    const simulator = await startSimulator({ loadTimeScale: 0, models: SIMULATED_MODELS });
     simulatedInsteadOf = config.lmstudio.baseUrl;
-    close = () => simulator.close();
+    closeSimulator = () => simulator.close();
+    testContextFirst = true;
     // The simulator has its own catalogue and no token; the user's LM Studio settings do not apply to it.
     env = {
       LLM_PROVIDER: "lmstudio",
       LMSTUDIO_BASE_URL: simulator.baseUrl,
       LMSTUDIO_MODEL: SIMULATED_TEXT_MODEL,
       LMSTUDIO_VISION_MODEL: SIMULATED_VISION_MODEL,
+      LMSTUDIO_GUARD_REGISTRY: SIMULATED_REGISTRY,
     };
     config = loadConfig(env);
   }
 
+  // LM Studio: a model with a tested context is loaded at it and every request is clamped to it.
+  let guard: ContextGuard | undefined;
+  let limits: ModelLimits | undefined;
+  let contextSource = "the provider's own limit";
+  if (config.provider === "lmstudio") {
+    guard = createContextGuard({
+      baseUrl: config.lmstudio.baseUrl,
+      apiKey: config.lmstudio.apiKey,
+      registryPath: config.lmstudio.guardRegistryPath,
+      // Untested models are not sized to their declared maximum here, so that warning does not apply.
+      onWarning: () => {},
+    });
+    const key = config.lmstudio.model;
+    limits = key ? await testedLimits(guard, key, testContextFirst) : undefined;
+    contextSource = limits
+      ? `tested context ${limits.contextLength} of declared ${limits.declaredMax} (context guard)`
+      : `the loaded context (untested: run \`langchain-lmstudio test ${key ?? "<model>"}\` to measure it)`;
+  }
+  const close = async () => {
+    await guard?.close();
+    await closeSimulator();
+  };
+
   const common = { temperature: 0, maxTokens: options.maxOutputTokens };
-  const text = await createChatModel(common, env);
+  const text = await createChatModel(
+    limits ? { ...common, lmstudio: { contextGuard: guard, overflow: "error" } } : common,
+    env,
+  );
   const vision = await createVisionModel(common, env);
   // ChatLMStudio without LMSTUDIO_MODEL picks the first loaded model when asked.
   if (text instanceof ChatLMStudio && !text.model) await text.init();
@@ -147,10 +221,11 @@ export async function connectProviders(options: ConnectOptions): Promise<Provide
 
   const server = config.provider === "lmstudio" ? ` at ${config.lmstudio.baseUrl}` : "";
   return {
-    text: slot("text", text, config, options),
+    text: slot("text", text, config, options, limits && guardedSizer(limits, options.maxOutputTokens)),
     vision: slot("vision", vision, config, options),
     description: `${config.provider}${server}: text model ${modelName(text)}, vision model ${modelName(vision)}`,
     simulatedInsteadOf,
+    contextSource,
     close,
   };
 }

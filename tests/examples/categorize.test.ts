@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type PipelineRun, runCategorization } from "../../examples/categorize/pipeline.js";
 import { RESULT_COLUMNS, type ResultRecord } from "../../examples/categorize/result-record.js";
 import { generateSamples } from "../../examples/categorize/samples.js";
-import { type RunningSimulator, startSimulator } from "../../src/testing/index.js";
+import { ContextRegistry } from "../../src/index.js";
+import { DEFAULT_MODELS, type RunningSimulator, startSimulator } from "../../src/testing/index.js";
 
 /** A strict RFC 4180 reader, written independently of the pipeline's writer so it can catch its mistakes. */
 function parseCsv(text: string): string[][] {
@@ -93,6 +94,8 @@ describe("examples/categorize against the simulator", () => {
       LMSTUDIO_BASE_URL: simulator.baseUrl,
       LMSTUDIO_MODEL: "qwen2.5-7b-instruct",
       LMSTUDIO_VISION_MODEL: "qwen2-vl-2b-instruct",
+      // An empty registry of the test's own: the model is untested, so prompts fit the loaded context.
+      LMSTUDIO_GUARD_REGISTRY: join(root, "registry.json"),
     };
     first = await runCategorization({ input, out, env, concurrency: 2 });
   }, 120_000);
@@ -208,5 +211,86 @@ describe("examples/categorize against the simulator", () => {
     // Head + tail covers 1-4 and 13-16; the vote adds the middle page.
     expect([...pageSet(long.pages_used)].some((page) => page > 4 && page < 13)).toBe(true);
     expect(byFile(run, "st_marys_statement.pdf").method).toBe("whole");
+  });
+});
+
+describe("examples/categorize with the context guard", () => {
+  const textModel = "qwen2.5-7b-instruct";
+  // Declares 32768 but recalls only up to 6144 prompt tokens: the guard has to find that.
+  const effectiveContext = 6144;
+  let simulator: RunningSimulator;
+  let root: string;
+  let run: PipelineRun;
+  let registryPath: string;
+
+  beforeAll(async () => {
+    simulator = await startSimulator({
+      loadTimeScale: 0,
+      models: DEFAULT_MODELS.map((model) =>
+        model.key === textModel ? { ...model, effectiveContext } : model,
+      ),
+    });
+    root = await mkdtemp(join(tmpdir(), "categorize-guard-"));
+    registryPath = join(root, "registry.json");
+    const input = join(root, "documents");
+    await generateSamples(input);
+    run = await runCategorization({
+      input,
+      out: join(root, "results"),
+      testContextFirst: true,
+      env: {
+        LLM_PROVIDER: "lmstudio",
+        LMSTUDIO_BASE_URL: simulator.baseUrl,
+        LMSTUDIO_MODEL: textModel,
+        LMSTUDIO_VISION_MODEL: "qwen2-vl-2b-instruct",
+        LMSTUDIO_GUARD_REGISTRY: registryPath,
+      },
+    });
+  }, 180_000);
+
+  afterAll(async () => {
+    await simulator?.close();
+    if (root) await rm(root, { recursive: true, force: true });
+  });
+
+  it("tests the model first and records its usable context in the registry", async () => {
+    const entries = await new ContextRegistry(registryPath).entries();
+    const entry = entries.find((candidate) => candidate.modelKey === textModel);
+    expect(entry?.status).toBe("tested");
+    expect(entry?.declaredMax).toBe(32768);
+    expect(entry?.usablePromptTokens).toBeLessThanOrEqual(effectiveContext);
+    expect(entry?.usablePromptTokens).toBeGreaterThan(4096);
+  });
+
+  it("sends text requests to the instance the guard loaded at the tested context", async () => {
+    const models = simulator.requests
+      .filter(({ path }) => path === "/v1/chat/completions")
+      .map(({ body }) => (body as { model: string }).model);
+    const toGuard = models.filter((model) => /^qwen2\.5-7b-instruct@guard-\d+$/.test(model));
+    // Text goes only through the guard's instance; the rest are page images for the vision model.
+    expect(toGuard.length).toBeGreaterThanOrEqual(10);
+    expect(models.filter((model) => !toGuard.includes(model))).toEqual(
+      expect.arrayContaining(["qwen2-vl-2b-instruct"]),
+    );
+    expect(new Set(models.filter((model) => !toGuard.includes(model)))).toEqual(
+      new Set(["qwen2-vl-2b-instruct"]),
+    );
+    // The instance is named for the context it was loaded at: the tested one, not JIT's 4096.
+    const entry = (await new ContextRegistry(registryPath).entries()).find(
+      ({ modelKey }) => modelKey === textModel,
+    );
+    expect(new Set(toGuard)).toEqual(new Set([`${textModel}@guard-${entry?.testedMax}`]));
+    expect(entry?.testedMax).toBeGreaterThan(4096);
+    // The pipeline closed its guard, which unloads what the guard loaded.
+    expect(simulator.loaded().some(({ identifier }) => identifier.includes("@guard-"))).toBe(false);
+  });
+
+  it("sizes the long record to the tested context: more pages than JIT's 4096 allows, never past the limit", () => {
+    const long = run.records.find(({ file }) => file === "long_medical_record.pdf");
+    expect(long?.status).toBe("ok");
+    expect(long?.method).toBe("head+tail");
+    expect(long?.input_tokens).toBeGreaterThan(4096);
+    expect(long?.input_tokens).toBeLessThanOrEqual(effectiveContext);
+    expect(run.records.every(({ status }) => status === "ok")).toBe(true);
   });
 });
