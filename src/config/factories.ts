@@ -3,6 +3,7 @@ import type { BaseChatModel } from "@langchain/core/language_models/chat_models"
 import { ChatOpenAI, OpenAIEmbeddings } from "@langchain/openai";
 import { ChatLMStudio } from "../chat/index.js";
 import { LMStudioEmbeddings } from "../embeddings/index.js";
+import { importOptionalPeer } from "../lmstudio/optional-peer.js";
 import { loadConfig, type ProviderConfig } from "./env.js";
 
 /**
@@ -33,40 +34,6 @@ export interface EmbeddingsOverrides {
   lmstudio?: Record<string, unknown>;
   openai?: Record<string, unknown>;
   ollama?: Record<string, unknown>;
-}
-
-export class MissingOptionalDependencyError extends Error {
-  override readonly name = "MissingOptionalDependencyError";
-  constructor(
-    readonly packageName: string,
-    reason: string,
-    options?: { cause?: unknown },
-  ) {
-    super(
-      `${reason} needs the optional package ${packageName}. Install it with: npm install ${packageName}`,
-      options,
-    );
-  }
-}
-
-function isModuleNotFound(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND";
-}
-
-/** Imports an optional peer, turning "not installed" into an error that says how to install it. */
-export async function importOptionalPeer<T>(
-  packageName: string,
-  reason: string,
-  importer: () => Promise<T>,
-): Promise<T> {
-  try {
-    return await importer();
-  } catch (error) {
-    if (isModuleNotFound(error))
-      throw new MissingOptionalDependencyError(packageName, reason, { cause: error });
-    throw error;
-  }
 }
 
 const importOllama = () =>

@@ -15,6 +15,4 @@ export {
   createEmbeddings,
   createVisionModel,
   type EmbeddingsOverrides,
-  importOptionalPeer,
-  MissingOptionalDependencyError,
 } from "./factories.js";

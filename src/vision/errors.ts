@@ -20,19 +20,3 @@ export class LMStudioImageInputError extends LangChainError {
     stampRetryable(this, false);
   }
 }
-
-/** An optional peer dependency (sharp, unpdf, @napi-rs/canvas) that a vision helper needs is missing. */
-export class MissingVisionDependencyError extends LangChainError {
-  override readonly name: string = "MissingVisionDependencyError";
-  constructor(
-    readonly packageName: string,
-    purpose: string,
-    options?: { cause?: unknown },
-  ) {
-    super(
-      `${purpose} needs the optional package "${packageName}". Install it with: npm install ${packageName}`,
-    );
-    if (options?.cause !== undefined) this.cause = options.cause;
-    stampRetryable(this, false);
-  }
-}

@@ -1,4 +1,4 @@
-export { type ImageInputProblem, LMStudioImageInputError, MissingVisionDependencyError } from "./errors.js";
+export { type ImageInputProblem, LMStudioImageInputError } from "./errors.js";
 export {
   DEFAULT_MAX_SIDE,
   type ImageContentOptions,

@@ -1,4 +1,4 @@
-import { MissingVisionDependencyError } from "./errors.js";
+import { importOptionalPeer } from "../lmstudio/optional-peer.js";
 
 /**
  * sharp, unpdf and @napi-rs/canvas are native or heavy optional peers: imported on first use so an
@@ -9,30 +9,19 @@ type SharpModule = typeof import("sharp");
 type UnpdfModule = typeof import("unpdf");
 type CanvasModule = typeof import("@napi-rs/canvas");
 
-function isModuleNotFound(error: unknown): boolean {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  return code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND";
-}
-
-async function importOptional<T>(load: () => Promise<T>, packageName: string, purpose: string): Promise<T> {
-  try {
-    return await load();
-  } catch (error) {
-    if (isModuleNotFound(error))
-      throw new MissingVisionDependencyError(packageName, purpose, { cause: error });
-    throw error;
-  }
-}
-
 export async function loadSharp(): Promise<SharpModule["default"]> {
-  const sharp = await importOptional(() => import("sharp"), "sharp", "Converting and resizing images");
+  const sharp = await importOptionalPeer("sharp", "Converting and resizing images", () => import("sharp"));
   return sharp.default;
 }
 
 export function loadUnpdf(): Promise<UnpdfModule> {
-  return importOptional(() => import("unpdf"), "unpdf", "Reading PDFs");
+  return importOptionalPeer("unpdf", "Reading PDFs", () => import("unpdf"));
 }
 
 export function loadCanvas(): Promise<CanvasModule> {
-  return importOptional(() => import("@napi-rs/canvas"), "@napi-rs/canvas", "Rendering PDF pages to images");
+  return importOptionalPeer(
+    "@napi-rs/canvas",
+    "Rendering PDF pages to images",
+    () => import("@napi-rs/canvas"),
+  );
 }
