@@ -18,7 +18,7 @@ import {
 } from "@langchain/openai";
 import { lmStudioSettings } from "../config/env.js";
 import type { ChatClampResult, ContextGuardLike, OverflowPolicy } from "../context-guard/types.js";
-import { unreachableErrorFor } from "../lmstudio/connection-errors.js";
+import { droppedConnectionErrorFor, unreachableErrorFor } from "../lmstudio/connection-errors.js";
 import { mapLMStudioError } from "../lmstudio/error-mapping.js";
 import { LMStudioEmptyResponseError } from "../lmstudio/errors.js";
 import { listLMStudioModels, visionModelKeys } from "../lmstudio/model-info.js";
@@ -570,6 +570,8 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
     // Aborts and client timeouts keep LangChain's names (AbortError / TimeoutError).
     if (name === "APIUserAbortError" || name === "APIConnectionTimeoutError")
       return wrapOpenAIClientError(error);
+    const dropped = droppedConnectionErrorFor(error, this.baseUrl);
+    if (dropped) return dropped;
     const status = (error as { status?: unknown }).status;
     const body = (error as { error?: unknown }).error;
     const isServerAnswer = typeof status === "number" || (body !== undefined && name === "APIError");

@@ -1,4 +1,4 @@
-import { LMStudioUnreachableError } from "./errors.js";
+import { LMStudioRequestError, LMStudioUnreachableError } from "./errors.js";
 
 /**
  * Telling "nothing is listening" apart from "the request failed midway": the first must fail at
@@ -41,4 +41,49 @@ export function unreachableErrorFor(error: unknown, baseUrl: string): LMStudioUn
   if (error instanceof LMStudioUnreachableError) return error;
   const code = connectFailureCode(error);
   return code ? new LMStudioUnreachableError(baseUrl, code, { cause: error }) : undefined;
+}
+
+/** Codes (anywhere in the cause chain) of a connection that was open and then broke mid-request. */
+const DROPPED_CONNECTION_CODES = new Set([
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "UND_ERR_SOCKET",
+  "UND_ERR_CLOSED",
+  "UND_ERR_HEADERS_TIMEOUT",
+  "UND_ERR_BODY_TIMEOUT",
+]);
+
+/** What undici and the openai client say when a connection breaks without a code we know. */
+const DROPPED_CONNECTION_MESSAGES = /^(terminated|other side closed|socket hang up|Connection error\.)$/;
+
+function droppedConnectionReason(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 6 && typeof current === "object" && current !== null; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string" && DROPPED_CONNECTION_CODES.has(code)) return code;
+    const message = (current as { message?: unknown }).message;
+    if (typeof message === "string" && DROPPED_CONNECTION_MESSAGES.test(message)) return message;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/**
+ * `LMStudioRequestError` (retryable: no status) when a connection that had reached the server broke
+ * before the answer was complete (a reset mid-stream, a socket closed under a JSON body), otherwise
+ * undefined. Without this the caller sees undici's bare `TypeError: terminated`.
+ */
+export function droppedConnectionErrorFor(error: unknown, baseUrl: string): LMStudioRequestError | undefined {
+  if (error instanceof LMStudioRequestError) return error;
+  const reason = droppedConnectionReason(error);
+  if (reason === undefined) return undefined;
+  const dropped = new LMStudioRequestError(
+    `The connection to LM Studio at ${baseUrl} broke before the answer was complete (${reason}). ` +
+      "LM Studio may have crashed, unloaded the model or been stopped.",
+    undefined,
+    undefined,
+  );
+  dropped.cause = error;
+  return dropped;
 }

@@ -1,0 +1,49 @@
+import type { AIMessageChunk } from "@langchain/core/messages";
+import { afterEach, describe, expect, it } from "vitest";
+import { ChatLMStudio, LMStudioRequestError } from "../../src/index.js";
+import { type RunningSimulator, startSimulator } from "../../src/testing/index.js";
+import { type RawServer, startRawServer } from "./raw-server.js";
+
+/** Focused regressions for bugs the reliability suite found in library code. */
+
+const MODEL = "qwen2.5-7b-instruct";
+let sim: RunningSimulator | undefined;
+let raw: RawServer | undefined;
+afterEach(async () => {
+  await sim?.close();
+  await raw?.close();
+  sim = undefined;
+  raw = undefined;
+});
+
+async function drain(stream: AsyncIterable<AIMessageChunk>): Promise<string> {
+  let text = "";
+  for await (const chunk of stream) text += chunk.text;
+  return text;
+}
+
+describe("a connection that breaks mid-answer", () => {
+  it("is an LMStudioRequestError on a stream, not undici's bare TypeError: terminated", async () => {
+    sim = await startSimulator({ port: 0, loadTimeScale: 0 });
+    sim.injectFault({ kind: "reset-mid-stream", afterChunks: 2 });
+    const model = new ChatLMStudio({ baseUrl: sim.baseUrl, model: MODEL, maxRetries: 0 });
+    const error = await drain(await model.stream("Hello there")).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LMStudioRequestError);
+    expect((error as LMStudioRequestError).message).toMatch(/broke before the answer was complete/);
+    expect((error as LMStudioRequestError).status).toBeUndefined();
+  });
+
+  it("is retried, then typed, when a JSON answer is cut off", async () => {
+    raw = await startRawServer((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json", "content-length": "400" });
+      res.write(
+        '{"id":"x","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"Hel',
+      );
+      setTimeout(() => res.socket?.destroy(), 10);
+    });
+    const model = new ChatLMStudio({ baseUrl: raw.baseUrl, model: MODEL, maxRetries: 1 });
+    const error = await model.invoke("Hello there").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LMStudioRequestError);
+    expect(raw.hits.filter((hit) => hit === "/v1/chat/completions")).toHaveLength(2);
+  });
+});
