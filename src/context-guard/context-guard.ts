@@ -3,7 +3,16 @@ import type { BaseMessage } from "@langchain/core/messages";
 import { lmStudioSettings } from "../config/env.js";
 import { LMStudioModelNotFoundError } from "../lmstudio/errors.js";
 import { fitChat, imageTokens, messagesToTurns } from "./clamp.js";
-import type { DownloadedModel, InstanceRef, LoadSettings, ModelHost, ModelType } from "./host.js";
+import {
+  type DownloadedModel,
+  type InstanceRef,
+  type LoadRequest,
+  type LoadResult,
+  type LoadSettings,
+  type ModelHost,
+  ModelHostError,
+  type ModelType,
+} from "./host.js";
 import { RegistryJournal } from "./journal.js";
 import { SdkModelHost } from "./model-host.js";
 import { ContextRegistry } from "./registry.js";
@@ -234,7 +243,7 @@ export class ContextGuard implements ContextGuardLike {
       contextLength = Math.min(exact.contextLength, limits.contextLength);
     } else {
       const identifier = `${limits.modelKey}@guard-${limits.contextLength}`;
-      const load = await this.host.load(limits.modelKey, {
+      const load = await this.loadRetryingDrop(limits.modelKey, {
         identifier,
         contextLength: limits.contextLength,
         type,
@@ -253,6 +262,21 @@ export class ContextGuard implements ContextGuardLike {
     const prepared: Prepared = { limits, ref, contextLength, checkedAt: performance.now() };
     this.prepared.set(model, prepared);
     return prepared;
+  }
+
+  /**
+   * Loads, retrying once when the SDK socket dropped mid-load: LM Studio drops it now and then, the
+   * host has already removed the half-finished instance and reconnects on the next call, and the
+   * request that needed the model should not fail for it. Any other failure is final.
+   */
+  private async loadRetryingDrop(modelKey: string, request: LoadRequest): Promise<LoadResult> {
+    try {
+      return await this.host.load(modelKey, request);
+    } catch (error) {
+      if (!(error instanceof ModelHostError) || error.kind !== "disconnect" || request.signal?.aborted)
+        throw error;
+      return this.host.load(modelKey, request);
+    }
   }
 
   /** Token counts by content hash: the same prompt is never counted twice (bounded, oldest evicted). */

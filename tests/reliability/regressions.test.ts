@@ -1,5 +1,9 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { AIMessageChunk } from "@langchain/core/messages";
 import { afterEach, describe, expect, it } from "vitest";
+import { createContextGuard } from "../../src/context-guard/index.js";
 import { ChatLMStudio, LMStudioRequestError } from "../../src/index.js";
 import { type RunningSimulator, startSimulator } from "../../src/testing/index.js";
 import { type RawServer, startRawServer } from "./raw-server.js";
@@ -45,5 +49,28 @@ describe("a connection that breaks mid-answer", () => {
     const error = await model.invoke("Hello there").catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LMStudioRequestError);
     expect(raw.hits.filter((hit) => hit === "/v1/chat/completions")).toHaveLength(2);
+  });
+});
+
+describe("a guarded request whose model load loses the SDK socket", () => {
+  it("retries the load once and answers", async () => {
+    sim = await startSimulator({ port: 0, loadTimeScale: 0 });
+    sim.injectFault({ kind: "ws-drop-mid-load" });
+    const dir = await mkdtemp(join(tmpdir(), "reliability-drop-"));
+    const guard = createContextGuard({ baseUrl: sim.baseUrl, registryPath: join(dir, "registry.json") });
+    try {
+      const model = new ChatLMStudio({
+        baseUrl: sim.baseUrl,
+        model: MODEL,
+        maxRetries: 0,
+        contextGuard: guard,
+      });
+      const answer = await model.invoke("Hello there");
+      expect(answer.text).toBe("You said: Hello there");
+      expect(sim.loaded().filter((instance) => instance.identifier.includes("@guard-"))).toHaveLength(1);
+    } finally {
+      await guard.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
