@@ -51,6 +51,8 @@ export class SimulatorState {
   readonly catalog = new Map<string, CatalogModel>();
   instances: LoadedInstance[] = [];
   private referenceCounter = 0;
+  /** Engines of unloaded instances still freeing their memory. */
+  private readonly releasing = new Set<Promise<void>>();
 
   constructor(
     readonly options: ResolvedOptions,
@@ -148,6 +150,9 @@ export class SimulatorState {
    * meanwhile gets the next free suffix. A failure when the engine cannot load it.
    */
   async commitLoad(plan: LoadPlan): Promise<LoadedInstance | LoadFailure> {
+    // Unloaded models free their memory before the next load allocates (as in LM Studio), so a load
+    // never fails only because an unload is still in flight.
+    await Promise.all(this.releasing);
     const engine = await this.backendFor(plan.model).open(plan.model, plan.contextLength);
     if ("code" in engine) return engine;
     const identifier = this.findInstance(plan.identifier)
@@ -172,7 +177,7 @@ export class SimulatorState {
   evictOtherJitModels(): LoadedInstance[] {
     const evicted = this.instances.filter((i) => i.jit);
     this.instances = this.instances.filter((i) => !i.jit);
-    for (const instance of evicted) disposeEngine(instance);
+    for (const instance of evicted) this.release(instance);
     return evicted;
   }
 
@@ -180,9 +185,16 @@ export class SimulatorState {
     const instance = this.findInstance(identifier);
     if (instance) {
       this.instances = this.instances.filter((i) => i !== instance);
-      disposeEngine(instance);
+      this.release(instance);
     }
     return instance;
+  }
+
+  /** Unloading answers at once, as LM Studio's does; the engine frees its memory in the background. */
+  private release(instance: LoadedInstance): void {
+    const done = instance.engine.dispose().catch(() => undefined);
+    this.releasing.add(done);
+    void done.then(() => this.releasing.delete(done));
   }
 
   touch(instance: LoadedInstance): void {
@@ -207,11 +219,6 @@ export function isLoadFailure<T extends LoadPlan | LoadedInstance>(
   value: T | LoadFailure,
 ): value is LoadFailure {
   return "code" in value;
-}
-
-/** Unloading answers at once, as LM Studio's does; the engine's memory is freed in the background. */
-function disposeEngine(instance: LoadedInstance): void {
-  instance.engine.dispose().catch(() => undefined);
 }
 
 export function sleep(ms: number): Promise<void> {
