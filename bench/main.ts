@@ -1,0 +1,47 @@
+/**
+ * `npm run bench`: every benchmark against the simulator on loopback, ratios measured in one run.
+ *   npm run bench -- [--only chat,embeddings,context,categorize] [--quick]
+ * Not part of `npm test`; nothing here asserts a time.
+ */
+import { cpus, totalmem } from "node:os";
+import { parseArgs } from "node:util";
+import { benchCategorize } from "./categorize.js";
+import { benchChat } from "./chat.js";
+import { benchContextSearch } from "./context-search.js";
+import { benchEmbeddings } from "./embeddings.js";
+import { startSimulatorProcess } from "./simulator-process.js";
+
+const { values } = parseArgs({
+  options: { only: { type: "string" }, quick: { type: "boolean", default: false } },
+});
+const ALL = ["chat", "embeddings", "context", "categorize"] as const;
+const selected = new Set(values.only ? values.only.split(",") : ALL);
+const quick = values.quick;
+
+const cpu = cpus();
+console.log(
+  `node ${process.version}, ${cpu.length} × ${cpu[0]?.model ?? "unknown CPU"}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, ` +
+    `${new Date().toISOString()}${quick ? ", --quick" : ""}\n`,
+);
+
+const started = performance.now();
+const sim = await startSimulatorProcess();
+console.log(`simulator in its own process (pid ${sim.pid}) at ${sim.baseUrl}\n`);
+try {
+  if (selected.has("chat")) {
+    console.log(
+      `${await benchChat(sim.baseUrl, quick ? { rounds: 2, time: 300, iterations: 10 } : { rounds: 5, time: 1500, iterations: 50, warmupIterations: 20 })}\n`,
+    );
+  }
+  if (selected.has("embeddings")) {
+    console.log(
+      `${await benchEmbeddings(sim.baseUrl, { rounds: quick ? 1 : 3, time: 0, iterations: 1, warmupIterations: 1 })}\n`,
+    );
+  }
+  if (selected.has("categorize")) console.log(`${await benchCategorize(sim.baseUrl, quick ? 1 : 5)}\n`);
+} finally {
+  await sim.stop();
+}
+// The context search runs its own in-process simulator with the 32-model population and instant loads.
+if (selected.has("context")) console.log(`${await benchContextSearch()}\n`);
+console.log(`total ${((performance.now() - started) / 1000).toFixed(0)} s`);
