@@ -116,8 +116,10 @@ async function truncateMiddle(
     if (!target || typeof target.content !== "string") return undefined;
     const text = target.content;
     const charsPerToken = text.length / Math.max(1, tokens);
-    // Overshoot a little so the loop usually ends in one step; the marker costs a few tokens too.
-    const cut = Math.min(text.length - 2, Math.ceil((tokens - budget) * charsPerToken * 1.1) + 16);
+    // Overshoot a little so the loop usually ends in one step; the marker costs a few tokens too. The
+    // overshoot is a share of the budget, not of the excess: on an input 20× too long, 10 % of the
+    // excess would be twice the budget and nothing would be left.
+    const cut = Math.min(text.length - 2, Math.ceil((tokens - budget * 0.98) * charsPerToken) + 16);
     if (cut <= 0) return undefined;
     const keep = text.length - cut;
     const head = text.slice(0, Math.ceil(keep / 2));
