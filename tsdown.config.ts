@@ -12,6 +12,9 @@ export default defineConfig({
   sourcemap: true,
   fixedExtension: false,
   clean: true,
+  // The simulator's llama.cpp backend imports node-llama-cpp (a devDependency) at run time only;
+  // bundling it would inline a native-binding loader into the library.
+  deps: { neverBundle: ["node-llama-cpp"] },
   publint: { level: "error", strict: true },
   attw: { profile: "node16", level: "error" },
 });
