@@ -2,7 +2,8 @@
  * The simulator's llama.cpp backend: models with a `gguf` file run on a real llama.cpp engine through
  * node-llama-cpp. A load creates a real context of the requested size (KV cache and all) and a real
  * failure becomes LM Studio's load error; tokens, prompt counts, decoding and embeddings are the
- * engine's.
+ * engine's. Decoding is greedy. Tool calls and structured output are not emulated on this backend:
+ * the engine's text comes back as it is (a generated model cannot follow a schema).
  *
  * node-llama-cpp is a devDependency of this project, never a dependency of the library: it is
  * imported only when this backend opens its first model, and only its types are imported statically.

@@ -3,6 +3,7 @@ import {
   buildTinyLlamaGguf,
   renderTinyChat,
   TINY_ANSWER,
+  TINY_CHAT_TEMPLATE,
   TINY_VOCAB_SIZE,
   tinyTokenize,
 } from "../../src/testing/gguf-writer.js";
@@ -20,6 +21,19 @@ describe("GGUF writer", () => {
     // 3 global tensors + 9 per layer (2 layers by default).
     expect(view.getBigUint64(8, true)).toBe(21n);
     expect(a.byteLength % 32).toBe(0);
+  });
+
+  it("renderTinyChat is exactly what the embedded Jinja chat template renders", async () => {
+    const { Template } = await import("@huggingface/jinja");
+    const messages = [
+      { role: "system", content: "Be brief." },
+      { role: "user", content: "hi there" },
+      { role: "assistant", content: "abc" },
+      { role: "user", content: "line one\nline two" },
+    ];
+    expect(renderTinyChat(messages)).toBe(
+      new Template(TINY_CHAT_TEMPLATE).render({ messages, add_generation_prompt: true }),
+    );
   });
 
   it("rejects an embedding size the heads cannot split", () => {
