@@ -53,6 +53,9 @@ const OVERFLOW_PATTERNS: OverflowPattern[] = [
   },
 ];
 
+/** Longest server text quoted in an error message. */
+const MAX_MESSAGE_CHARS = 2_000;
+
 /** The human-readable message inside any of LM Studio's error body shapes. */
 export function errorMessageOf(body: unknown): string | undefined {
   if (typeof body === "string") return body;
@@ -137,8 +140,13 @@ export function mapLMStudioError(
     return new LMStudioVisionNotSupportedError(context.model ?? "", context.visionModels ?? [], message);
   }
 
+  // The full text stays on `body`; the message is cut so a megabyte error page cannot flood a log.
+  const shown =
+    message.length > MAX_MESSAGE_CHARS
+      ? `${message.slice(0, MAX_MESSAGE_CHARS)}… (${message.length - MAX_MESSAGE_CHARS} more characters)`
+      : message;
   return new LMStudioRequestError(
-    `LM Studio request failed${status ? ` with HTTP ${status}` : ""}: ${message}`,
+    `LM Studio request failed${status ? ` with HTTP ${status}` : ""}: ${shown}`,
     status,
     bodyOrMessage,
   );
