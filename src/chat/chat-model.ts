@@ -20,7 +20,7 @@ import { lmStudioSettings } from "../config/env.js";
 import type { ChatClampResult, ContextGuardLike, OverflowPolicy } from "../context-guard/types.js";
 import { droppedConnectionErrorFor, unreachableErrorFor } from "../lmstudio/connection-errors.js";
 import { mapLMStudioError } from "../lmstudio/error-mapping.js";
-import { LMStudioEmptyResponseError } from "../lmstudio/errors.js";
+import { LMStudioEmptyResponseError, LMStudioRequestError } from "../lmstudio/errors.js";
 import { listLMStudioModels, visionModelKeys } from "../lmstudio/model-info.js";
 import { normalizeBaseUrl } from "../lmstudio/urls.js";
 import { VERSION } from "../version.js";
@@ -279,10 +279,13 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
       request as NonStreamingRequest,
       this.requestOptionsOf(options),
     );
-    const choice = data.choices?.[0];
+    // An empty or non-object 200 body parses to undefined or a primitive: nothing was answered.
+    const choice = typeof data === "object" && data !== null ? data.choices?.[0] : undefined;
     if (!choice?.message) throw new LMStudioEmptyResponseError(request.model);
     const message = toLMStudioAIMessage(
-      this._convertCompletionsMessageToBaseMessage(choice.message, data),
+      // A completion's message is the assistant's whatever `role` says (or omits): converted by role,
+      // a missing one would come back as a generic ChatMessage instead of an AIMessage.
+      this._convertCompletionsMessageToBaseMessage({ ...choice.message, role: "assistant" }, data),
       data,
     );
     const hasOutput =
@@ -572,6 +575,16 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
       return wrapOpenAIClientError(error);
     const dropped = droppedConnectionErrorFor(error, this.baseUrl);
     if (dropped) return dropped;
+    // The openai client parses bodies and SSE frames with JSON.parse and lets its SyntaxError through.
+    if (error instanceof SyntaxError) {
+      const malformed = new LMStudioRequestError(
+        `LM Studio at ${this.baseUrl} sent a response that is not valid JSON: ${error.message}`,
+        undefined,
+        undefined,
+      );
+      malformed.cause = error;
+      return malformed;
+    }
     const status = (error as { status?: unknown }).status;
     const body = (error as { error?: unknown }).error;
     const isServerAnswer = typeof status === "number" || (body !== undefined && name === "APIError");

@@ -1,10 +1,10 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { AIMessageChunk } from "@langchain/core/messages";
+import { AIMessage, type AIMessageChunk } from "@langchain/core/messages";
 import { afterEach, describe, expect, it } from "vitest";
 import { createContextGuard } from "../../src/context-guard/index.js";
-import { ChatLMStudio, LMStudioRequestError } from "../../src/index.js";
+import { ChatLMStudio, LMStudioEmptyResponseError, LMStudioRequestError } from "../../src/index.js";
 import { type RunningSimulator, startSimulator } from "../../src/testing/index.js";
 import { type RawServer, startRawServer } from "./raw-server.js";
 
@@ -72,5 +72,62 @@ describe("a guarded request whose model load loses the SDK socket", () => {
       await guard.close();
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("malformed 200 answers to invoke", () => {
+  const answer = (body: string) =>
+    startRawServer((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(body);
+    });
+
+  it("a body that is not JSON is a typed LMStudioRequestError, not a SyntaxError", async () => {
+    raw = await answer('\u0080{"id":"x"');
+    const error = await new ChatLMStudio({ baseUrl: raw.baseUrl, model: MODEL, maxRetries: 0 })
+      .invoke("Hello")
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LMStudioRequestError);
+    expect((error as Error).message).toMatch(/not valid JSON/);
+  });
+
+  it("an empty body is an LMStudioEmptyResponseError, not a TypeError", async () => {
+    raw = await answer("");
+    const error = await new ChatLMStudio({ baseUrl: raw.baseUrl, model: MODEL, maxRetries: 0 })
+      .invoke("Hello")
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LMStudioEmptyResponseError);
+  });
+
+  it("a message without a role is still an AIMessage", async () => {
+    raw = await answer(
+      JSON.stringify({
+        id: "x",
+        model: MODEL,
+        choices: [{ index: 0, message: { content: "Hi" }, finish_reason: "stop" }],
+      }),
+    );
+    const message = await new ChatLMStudio({ baseUrl: raw.baseUrl, model: MODEL, maxRetries: 0 }).invoke(
+      "Hello",
+    );
+    expect(AIMessage.isInstance(message)).toBe(true);
+    expect(message.text).toBe("Hi");
+  });
+});
+
+describe("a huge error body", () => {
+  it("is cut in the error message and kept whole on `body`", async () => {
+    const text = "e".repeat(1_000_000);
+    raw = await startRawServer((_req, res) => {
+      res.writeHead(500, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: text }));
+    });
+    const error = (await new ChatLMStudio({ baseUrl: raw.baseUrl, model: MODEL, maxRetries: 0 })
+      .invoke("Hello")
+      .catch((e: unknown) => e)) as LMStudioRequestError;
+    expect(error).toBeInstanceOf(LMStudioRequestError);
+    expect(error.message.length).toBeLessThan(3_000);
+    expect(error.message).toMatch(/998000 more characters/);
+    expect(JSON.stringify(error.body)).toContain(text);
   });
 });
