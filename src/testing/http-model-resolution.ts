@@ -56,11 +56,29 @@ async function findOrJitLoad(
   }
   const plan = state.planLoad(model, { jit: true });
   if (isLoadFailure(plan)) throw new HttpError(400, { error: plan.message });
-  await sleep(state.loadTimeMs(catalogModel));
-  const again = state.findInstance(model);
-  if (again) return again;
-  state.evictOtherJitModels();
-  const instance = await state.commitLoad(plan);
-  if (isLoadFailure(instance)) throw new HttpError(400, { error: instance.message });
-  return instance;
+  // Concurrent requests for a model that is still loading share that load (the engine's load is async).
+  let inFlight = jitLoadsInFlight.get(state);
+  if (inFlight === undefined) {
+    inFlight = new Map();
+    jitLoadsInFlight.set(state, inFlight);
+  }
+  const pending = inFlight.get(model);
+  if (pending) return pending;
+  const loading = (async () => {
+    await sleep(state.loadTimeMs(catalogModel));
+    const again = state.findInstance(model);
+    if (again) return again;
+    state.evictOtherJitModels();
+    const instance = await state.commitLoad(plan);
+    if (isLoadFailure(instance)) throw new HttpError(400, { error: instance.message });
+    return instance;
+  })();
+  inFlight.set(model, loading);
+  try {
+    return await loading;
+  } finally {
+    inFlight.delete(model);
+  }
 }
+
+const jitLoadsInFlight = new WeakMap<SimulatorState, Map<string, Promise<LoadedInstance>>>();
