@@ -4,18 +4,27 @@ import { join } from "node:path";
 import { ChatOpenAI } from "@langchain/openai";
 import OpenAI from "openai";
 import { ChatLMStudio, createContextGuard } from "../src/index.js";
-import { formatMs, formatRatio, measureRounds, type RoundOptions, ratios, table } from "./stats.js";
+import {
+  cpuPerCallRounds,
+  formatMs,
+  formatRatio,
+  measureRounds,
+  type RoundOptions,
+  ratios,
+  table,
+} from "./stats.js";
 
 /**
  * Per-call overhead and time to first streamed token: the raw openai client, ChatOpenAI and
  * ChatLMStudio (guard off, and guard on with a warm cache) sending the same request to the same server.
+ * Each is measured as wall-clock latency (tinybench) and as this process's CPU time per call.
  */
 
 const MODEL = "qwen2.5-7b-instruct";
 const PROMPT = "Say hello to the benchmark.";
 const MAX_TOKENS = 32;
 
-export async function benchChat(baseUrl: string, rounds: RoundOptions): Promise<string> {
+export async function benchChat(baseUrl: string, rounds: RoundOptions, cpuCalls: number): Promise<string> {
   const registryDir = await mkdtemp(join(tmpdir(), "bench-guard-"));
   const guard = createContextGuard({
     baseUrl,
@@ -34,48 +43,52 @@ export async function benchChat(baseUrl: string, rounds: RoundOptions): Promise<
   const lmStudio = new ChatLMStudio(MODEL, common);
   const guarded = new ChatLMStudio(MODEL, { ...common, contextGuard: guard });
 
+  const invokeTasks = {
+    "openai client": () =>
+      raw.chat.completions.create({
+        model: MODEL,
+        messages: [{ role: "user", content: PROMPT }],
+        max_tokens: MAX_TOKENS,
+        temperature: 0,
+      }),
+    ChatOpenAI: () => chatOpenAI.invoke(PROMPT),
+    ChatLMStudio: () => lmStudio.invoke(PROMPT),
+    "ChatLMStudio + guard": () => guarded.invoke(PROMPT),
+  };
+  const firstTokenTasks = {
+    "openai client": async () => {
+      const stream = await raw.chat.completions.create({
+        model: MODEL,
+        messages: [{ role: "user", content: PROMPT }],
+        max_tokens: MAX_TOKENS,
+        temperature: 0,
+        stream: true,
+      });
+      for await (const chunk of stream) if (chunk.choices[0]?.delta?.content) break;
+    },
+    ChatOpenAI: () => firstContent(chatOpenAI.stream(PROMPT)),
+    ChatLMStudio: () => firstContent(lmStudio.stream(PROMPT)),
+    "ChatLMStudio + guard": () => firstContent(guarded.stream(PROMPT)),
+  };
+
   try {
-    // The guard's first call loads the model at its context and counts the prompt; every call after is the warm path.
+    // The guard's first call loads the model (untested: at its declared maximum) and counts the
+    // prompt; every call after that is the warm path being measured.
     await guarded.invoke(PROMPT);
-
-    const invoke = await measureRounds(
-      {
-        "openai client": () =>
-          raw.chat.completions.create({
-            model: MODEL,
-            messages: [{ role: "user", content: PROMPT }],
-            max_tokens: MAX_TOKENS,
-            temperature: 0,
-          }),
-        ChatOpenAI: () => chatOpenAI.invoke(PROMPT),
-        ChatLMStudio: () => lmStudio.invoke(PROMPT),
-        "ChatLMStudio + guard": () => guarded.invoke(PROMPT),
-      },
-      rounds,
-    );
-
-    const firstToken = await measureRounds(
-      {
-        "openai client": async () => {
-          const stream = await raw.chat.completions.create({
-            model: MODEL,
-            messages: [{ role: "user", content: PROMPT }],
-            max_tokens: MAX_TOKENS,
-            temperature: 0,
-            stream: true,
-          });
-          for await (const chunk of stream) if (chunk.choices[0]?.delta?.content) break;
-        },
-        ChatOpenAI: () => firstContent(chatOpenAI.stream(PROMPT)),
-        ChatLMStudio: () => firstContent(lmStudio.stream(PROMPT)),
-        "ChatLMStudio + guard": () => firstContent(guarded.stream(PROMPT)),
-      },
-      rounds,
-    );
-
+    const cpu = { rounds: rounds.rounds, calls: cpuCalls };
     return [
-      section("invoke: median latency per call", invoke),
-      section("stream: time to first content chunk", firstToken),
+      section("invoke: wall-clock latency per call", await measureRounds(invokeTasks, rounds), "ms"),
+      section("invoke: client CPU time per call", await cpuPerCallRounds(invokeTasks, cpu), "µs"),
+      section(
+        "stream: wall-clock time to first content chunk",
+        await measureRounds(firstTokenTasks, rounds),
+        "ms",
+      ),
+      section(
+        "stream: client CPU time to first content chunk",
+        await cpuPerCallRounds(firstTokenTasks, cpu),
+        "µs",
+      ),
     ].join("\n\n");
   } finally {
     await guard.close();
@@ -88,12 +101,12 @@ async function firstContent(stream: Promise<AsyncIterable<{ text: string }>>): P
   for await (const chunk of await stream) if (chunk.text) break;
 }
 
-function section(title: string, samples: Record<string, number[]>): string {
+function section(title: string, samples: Record<string, number[]>, unit: string): string {
   const baseline = samples["openai client"]!;
   const chatOpenAI = samples.ChatOpenAI!;
   const rows = Object.entries(samples).map(([name, values]) => [
     name,
-    formatMs(values),
+    formatMs(values, unit),
     name === "openai client" ? "1" : formatRatio(ratios(values, baseline)),
     name === "ChatOpenAI" ? "1" : formatRatio(ratios(values, chatOpenAI)),
   ]);

@@ -1,5 +1,6 @@
 import { OpenAIEmbeddings } from "@langchain/openai";
 import { LMStudioEmbeddings } from "../src/index.js";
+import { countSimulatorTokens } from "../src/testing/index.js";
 import { formatMs, formatRatio, measureRounds, type RoundOptions, ratios, table } from "./stats.js";
 
 /**
@@ -74,7 +75,9 @@ export async function benchEmbeddings(baseUrl: string, rounds: RoundOptions): Pr
     `${(CHUNKS / (values.reduce((a, b) => a + b, 0) / values.length / 1000)).toFixed(0)}`,
     name === "LMStudioEmbeddings" ? "1" : formatRatio(ratios(values, baseline)),
   ]);
-  return `embeddings: ${CHUNKS} chunks of ~40 tokens per call\n${table(
+  const tokens = freshChunks().map(countSimulatorTokens);
+  const meanTokens = tokens.reduce((a, b) => a + b, 0) / tokens.length;
+  return `embeddings: ${CHUNKS} chunks of ~${meanTokens.toFixed(0)} tokens per call, 768 dimensions\n${table(
     ["client", "median per 2,000 (min–max)", "chunks/s", "time vs LMStudioEmbeddings"],
     rows,
   )}`;

@@ -29,13 +29,14 @@ const sim = await startSimulatorProcess();
 console.log(`simulator in its own process (pid ${sim.pid}) at ${sim.baseUrl}\n`);
 try {
   if (selected.has("chat")) {
-    console.log(
-      `${await benchChat(sim.baseUrl, quick ? { rounds: 2, time: 300, iterations: 10 } : { rounds: 5, time: 1500, iterations: 50, warmupIterations: 20 })}\n`,
-    );
+    const rounds = quick
+      ? { rounds: 2, time: 300, iterations: 10 }
+      : { rounds: 5, time: 1500, iterations: 50, warmupIterations: 20 };
+    console.log(`${await benchChat(sim.baseUrl, rounds, quick ? 50 : 300)}\n`);
   }
   if (selected.has("embeddings")) {
     console.log(
-      `${await benchEmbeddings(sim.baseUrl, { rounds: quick ? 1 : 3, time: 0, iterations: 1, warmupIterations: 1 })}\n`,
+      `${await benchEmbeddings(sim.baseUrl, { rounds: quick ? 1 : 5, time: 0, iterations: 1, warmupIterations: 1 })}\n`,
     );
   }
   if (selected.has("categorize")) console.log(`${await benchCategorize(sim.baseUrl, quick ? 1 : 5)}\n`);

@@ -45,6 +45,31 @@ export async function measureRounds(
   return samples;
 }
 
+/**
+ * This process's CPU time (user + system) per call, in microseconds, over `calls` sequential calls,
+ * for each task, in `rounds` rotated rounds. With the server in another process this is the client's
+ * own cost, and other processes on the machine barely change it, unlike wall-clock latency.
+ */
+export async function cpuPerCallRounds(
+  tasks: Record<string, () => Promise<unknown>>,
+  options: { rounds: number; calls: number },
+): Promise<RoundSamples> {
+  const names = Object.keys(tasks);
+  const samples: RoundSamples = Object.fromEntries(names.map((name) => [name, []]));
+  for (let round = 0; round < options.rounds; round += 1) {
+    for (let i = 0; i < names.length; i += 1) {
+      const name = names[(i + round) % names.length]!;
+      const task = tasks[name]!;
+      await task();
+      const before = process.cpuUsage();
+      for (let call = 0; call < options.calls; call += 1) await task();
+      const used = process.cpuUsage(before);
+      samples[name]!.push((used.user + used.system) / options.calls);
+    }
+  }
+  return samples;
+}
+
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
@@ -65,9 +90,9 @@ export function formatRatio(values: number[]): string {
 }
 
 /** "2.41 ms (2.30–2.77)" */
-export function formatMs(values: number[]): string {
+export function formatMs(values: number[], unit = "ms"): string {
   const digits = median(values) < 10 ? 2 : median(values) < 100 ? 1 : 0;
-  return `${median(values).toFixed(digits)} ms (${spread(values, digits)})`;
+  return `${median(values).toFixed(digits)} ${unit} (${spread(values, digits)})`;
 }
 
 /** A plain table, padded columns. */
