@@ -17,6 +17,11 @@ export interface PdfPageImagesOptions extends PdfReadOptions {
   pages?: number[];
   /** Render scale: 1 = 72 dpi (default 2, about 144 dpi, enough for a VLM to read body text). */
   scale?: number;
+  /**
+   * Largest page rendering, in pixels, checked from the page size before any canvas is allocated
+   * (default 40 million: an A0 page at the default scale; 4 bytes per pixel while rendering).
+   */
+  maxPagePixels?: number;
 }
 
 export interface PdfPageImage {
@@ -42,6 +47,7 @@ type UnpdfCanvasModule = Awaited<
 >;
 
 const DEFAULT_SCALE = 2;
+export const DEFAULT_MAX_PAGE_PIXELS = 40_000_000;
 /** A page with fewer non-space characters than this has no usable text layer (a stray page number). */
 const DEFAULT_MIN_TEXT_CHARACTERS = 20;
 
@@ -103,6 +109,20 @@ export async function pdfToImages(
   const document = await openPdf(pdf, options);
   try {
     const pages = checkedPages(document, options.pages);
+    const scale = options.scale ?? DEFAULT_SCALE;
+    // A page can declare any size (14400 pt square is legal): refuse before the canvas is allocated.
+    const limit = options.maxPagePixels ?? DEFAULT_MAX_PAGE_PIXELS;
+    for (const page of pages) {
+      const { width, height } = (await document.getPage(page)).getViewport({ scale });
+      const pixels = Math.ceil(width) * Math.ceil(height);
+      if (pixels > limit) {
+        throw new LMStudioImageInputError(
+          "too-large",
+          `Page ${page} would render at ${Math.ceil(width)}×${Math.ceil(height)} (${pixels} pixels) at scale ${scale}, ` +
+            `over the ${limit}-pixel limit (maxPagePixels). Lower \`scale\` or raise the limit.`,
+        );
+      }
+    }
     const { renderPageAsImage } = await loadUnpdf();
     // Resolved here so a missing canvas gets our install hint rather than unpdf's.
     const canvas = await loadCanvas();
@@ -112,7 +132,7 @@ export async function pdfToImages(
         // unpdf types the module as its CommonJS shape (with `default`); the ESM namespace we imported
         // is the same module at run time, which unpdf reads through either form.
         canvasImport: async () => canvas as unknown as UnpdfCanvasModule,
-        scale: options.scale ?? DEFAULT_SCALE,
+        scale,
       });
       images.push({ page, png: Buffer.from(png) });
     }
