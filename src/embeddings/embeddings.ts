@@ -75,7 +75,8 @@ export class LMStudioEmbeddings extends Embeddings {
   readonly stripNewLines: boolean;
   readonly onLongInput: LongInputPolicy;
   readonly timeout: number;
-  private readonly apiKey?: string;
+  // A true private field: a TS `private` is an ordinary property that JSON.stringify and util.inspect print.
+  readonly #apiKey?: string;
   private readonly onWarning: (warning: LongInputWarning) => void;
   private readonly tokenCounter: EmbeddingTokenCounter;
   private readonly fetchImpl?: typeof fetch;
@@ -103,7 +104,7 @@ export class LMStudioEmbeddings extends Embeddings {
     }
     this.model = model;
     this.baseUrl = normalizeBaseUrl(fields.baseUrl ?? settings.baseUrl ?? LMSTUDIO_DEFAULT_BASE_URL);
-    this.apiKey = fields.apiKey ?? settings.apiKey;
+    this.#apiKey = fields.apiKey ?? settings.apiKey;
     this.batchSize = fields.batchSize ?? DEFAULT_BATCH_SIZE;
     this.maxRequestBytes = fields.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
     this.dimensions = fields.dimensions;
@@ -117,12 +118,12 @@ export class LMStudioEmbeddings extends Embeddings {
       (fields.contextGuard
         ? guardTokenCounter(
             fields.contextGuard === true
-              ? lazyContextGuard({ baseUrl: this.baseUrl, apiKey: this.apiKey })
+              ? lazyContextGuard({ baseUrl: this.baseUrl, apiKey: this.#apiKey })
               : fields.contextGuard,
           )
-        : modelHostTokenCounter(new SdkModelHost({ baseUrl: this.baseUrl, apiKey: this.apiKey }), {
+        : modelHostTokenCounter(new SdkModelHost({ baseUrl: this.baseUrl, apiKey: this.#apiKey }), {
             baseUrl: this.baseUrl,
-            apiKey: this.apiKey,
+            apiKey: this.#apiKey,
             fetch: fields.fetch,
           }));
   }
@@ -174,7 +175,7 @@ export class LMStudioEmbeddings extends Embeddings {
         encoding_format: "float",
         ...(this.dimensions !== undefined ? { dimensions: this.dimensions } : {}),
       },
-      apiKey: this.apiKey,
+      apiKey: this.#apiKey,
       timeoutMs: this.timeout,
       baseUrl: this.baseUrl,
       errorContext: { model },
