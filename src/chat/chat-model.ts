@@ -214,6 +214,15 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
     return { ...serialized, kwargs };
   }
 
+  /**
+   * What `console.log(model)` and `util.inspect` show: the serialised fields. The inherited fields and
+   * the openai client hold the token in plain properties, which the default inspection would print.
+   */
+  [Symbol.for("nodejs.util.inspect.custom")](): Record<string, unknown> {
+    const serialized = this.toJSON();
+    return { ChatLMStudio: serialized.type === "constructor" ? serialized.kwargs : serialized.id };
+  }
+
   override invocationParams(
     options?: this["ParsedCallOptions"],
     extra?: { streaming?: boolean },
