@@ -7,8 +7,16 @@
 import type { CatalogModel } from "./catalog.js";
 import { applySimulatorChatTemplate, type ChatTurn, type ToolDefinition } from "./chat-template.js";
 import { embedText } from "./embedding-vector.js";
-import { type GenerationRequest, type GenerationResult, generate } from "./generation.js";
+import { type GenerationRequest, type GenerationResult, generate, type StreamPiece } from "./generation.js";
 import { countSimulatorTokens, simulatorTokenize } from "./tokenizer.js";
+
+export interface GenerateHooks {
+  /**
+   * Receives each piece while a real engine decodes (the scripted engine answers at once and never
+   * calls it); resolve false to stop decoding, e.g. when the client has gone.
+   */
+  onPiece?: (piece: StreamPiece, promptTokens: number) => Promise<boolean>;
+}
 
 /** One loaded instance's engine: its tokenizer, prompt format, generation and embeddings. */
 export interface ModelEngine {
@@ -16,7 +24,8 @@ export interface ModelEngine {
   countTokens(text: string): number;
   /** The prompt text the model sees for these turns (its chat template). */
   applyChatTemplate(turns: readonly ChatTurn[], tools: readonly ToolDefinition[]): string;
-  generate(request: GenerationRequest): Promise<GenerationResult>;
+  /** The whole answer; with `hooks.onPiece`, pieces also go out as they are decoded. */
+  generate(request: GenerationRequest, hooks?: GenerateHooks): Promise<GenerationResult>;
   embed(text: string): Promise<number[]>;
   /** Frees the engine's resources (the instance was unloaded). */
   dispose(): Promise<void>;

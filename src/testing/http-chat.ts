@@ -20,17 +20,21 @@ export async function handleChatCompletions(ctx: RouteContext, flavor: "v1" | "v
   const request = parseChatCompletionRequest(ctx.body);
   const instance = await resolveHttpInstance(ctx.state, request.model, "llm");
   if (request.turns.some((t) => t.images > 0) && !instance.model.vision) throw validationError(MODEL_NOT_VLM);
-  const result = await instance.engine.generate({
-    model: instance.model,
-    contextLength: instance.contextLength,
-    dialect: ctx.state.dialectFor(instance.model),
-    turns: request.turns,
-    tools: request.tools,
-    toolChoice: request.toolChoice,
-    jsonSchema: request.jsonSchema,
-    ...(request.maxTokens !== undefined ? { maxTokens: request.maxTokens } : {}),
-    separateReasoning: ctx.state.options.separateReasoningContent,
-  });
+  const stream = request.stream ? new ChatStream(ctx, instance, request, flavor) : undefined;
+  const result = await instance.engine.generate(
+    {
+      model: instance.model,
+      contextLength: instance.contextLength,
+      dialect: ctx.state.dialectFor(instance.model),
+      turns: request.turns,
+      tools: request.tools,
+      toolChoice: request.toolChoice,
+      jsonSchema: request.jsonSchema,
+      ...(request.maxTokens !== undefined ? { maxTokens: request.maxTokens } : {}),
+      separateReasoning: ctx.state.options.separateReasoningContent,
+    },
+    stream ? { onPiece: (piece) => stream.content(piece.text) } : {},
+  );
   if (result.kind === "overflow" || result.kind === "crash") {
     // 0.4.21 reports overflow inside an HTTP 200 stream as an `event: error` frame.
     if (result.kind === "overflow" && request.stream && ctx.state.dialectFor(instance.model) === "0.4.21") {
@@ -41,7 +45,7 @@ export async function handleChatCompletions(ctx: RouteContext, flavor: "v1" | "v
     }
     throw new HttpError(400, { error: result.message });
   }
-  if (request.stream) await streamChat(ctx, instance, request, result, flavor);
+  if (stream) await stream.finish(result);
   else sendJson(ctx.res, 200, chatBody(instance, result, flavor));
 }
 
@@ -76,72 +80,89 @@ function chatBody(
   };
 }
 
-async function streamChat(
-  ctx: RouteContext,
-  instance: LoadedInstance,
-  request: ChatCompletionRequest,
-  result: GenerationResult,
-  flavor: "v1" | "v0",
-): Promise<void> {
-  const writer = new SseWriter(ctx);
-  const id = completionId("chatcmpl");
-  const created = Math.floor(Date.now() / 1000);
-  const chunk = (delta: Record<string, unknown>, finishReason: string | null) => ({
-    id,
-    object: "chat.completion.chunk",
-    created,
-    model: instance.identifier,
-    system_fingerprint: instance.identifier,
-    choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
-  });
+/**
+ * A chat completion SSE stream. It opens at its first chunk, so a failure found before any token (an
+ * overflow) can still be an HTTP 400, and a real engine's tokens go out while it decodes.
+ */
+class ChatStream {
+  private writer: SseWriter | undefined;
+  private readonly id = completionId("chatcmpl");
+  private readonly created = Math.floor(Date.now() / 1000);
+  /** No delta sent yet: the next one carries the role. */
+  private first = true;
+  /** The engine already streamed the content while decoding. */
+  private streamedContent = false;
 
-  let finishReason = "stop";
-  if (result.kind === "tool_calls") {
-    finishReason = "tool_calls";
-    let first = true;
-    for (const [index, call] of result.calls.entries()) {
-      // Only the first delta of a call carries id/type/name; later ones carry argument fragments.
-      const head = { index, id: call.id, type: "function", function: { name: call.name, arguments: "" } };
-      if (
-        !(await writer.data(
-          chunk(first ? { role: "assistant", tool_calls: [head] } : { tool_calls: [head] }, null),
-        ))
-      )
-        return;
-      first = false;
-      for (const fragment of streamPieces(simulatorTokenPieces(call.arguments))) {
-        const delta = { index, id: null, type: null, function: { name: null, arguments: fragment } };
-        if (!(await writer.data(chunk({ tool_calls: [delta] }, null)))) return;
-      }
-    }
-  } else if (result.kind === "text") {
-    finishReason = result.finishReason;
-    let first = true;
-    if (result.reasoning !== undefined) {
-      for (const fragment of streamPieces(simulatorTokenPieces(result.reasoning))) {
-        const delta = first
-          ? { role: "assistant", reasoning_content: fragment }
-          : { reasoning_content: fragment };
-        if (!(await writer.data(chunk(delta, null)))) return;
-        first = false;
-      }
-    }
-    for (const { text: fragment } of contentFragments(result)) {
-      if (
-        !(await writer.data(
-          chunk(first ? { role: "assistant", content: fragment } : { content: fragment }, null),
-        ))
-      )
-        return;
-      first = false;
-    }
-    if (first && !(await writer.data(chunk({ role: "assistant", content: "" }, null)))) return;
+  constructor(
+    private readonly ctx: RouteContext,
+    private readonly instance: LoadedInstance,
+    private readonly request: ChatCompletionRequest,
+    private readonly flavor: "v1" | "v0",
+  ) {}
+
+  private chunk(delta: Record<string, unknown>, finishReason: string | null) {
+    return {
+      id: this.id,
+      object: "chat.completion.chunk",
+      created: this.created,
+      model: this.instance.identifier,
+      system_fingerprint: this.instance.identifier,
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+    };
   }
-  if (!(await writer.data(chunk({}, finishReason)))) return;
-  // v0 streaming omits usage and stats (reference §2.1).
-  if (request.includeUsage && flavor === "v1") {
-    const usageChunk = { ...chunk({}, null), choices: [], usage: usageOf(result) };
-    if (!(await writer.data(usageChunk))) return;
+
+  private send(payload: unknown): Promise<boolean> {
+    this.writer ??= new SseWriter(this.ctx);
+    return this.writer.data(payload);
   }
-  await writer.done();
+
+  /** One content fragment; false once the client is gone (the engine then stops decoding). */
+  content(fragment: string): Promise<boolean> {
+    const delta = this.first ? { role: "assistant", content: fragment } : { content: fragment };
+    this.first = false;
+    this.streamedContent = true;
+    return this.send(this.chunk(delta, null));
+  }
+
+  /** Everything not streamed yet, the finish chunk, usage (v1 only) and [DONE]. */
+  async finish(result: GenerationResult): Promise<void> {
+    let finishReason = "stop";
+    if (result.kind === "tool_calls") {
+      finishReason = "tool_calls";
+      for (const [index, call] of result.calls.entries()) {
+        // Only the first delta of a call carries id/type/name; later ones carry argument fragments.
+        const head = { index, id: call.id, type: "function", function: { name: call.name, arguments: "" } };
+        const delta = this.first ? { role: "assistant", tool_calls: [head] } : { tool_calls: [head] };
+        this.first = false;
+        if (!(await this.send(this.chunk(delta, null)))) return;
+        for (const fragment of streamPieces(simulatorTokenPieces(call.arguments))) {
+          const piece = { index, id: null, type: null, function: { name: null, arguments: fragment } };
+          if (!(await this.send(this.chunk({ tool_calls: [piece] }, null)))) return;
+        }
+      }
+    } else if (result.kind === "text") {
+      finishReason = result.finishReason;
+      if (result.reasoning !== undefined && !this.streamedContent) {
+        for (const fragment of streamPieces(simulatorTokenPieces(result.reasoning))) {
+          const delta = this.first
+            ? { role: "assistant", reasoning_content: fragment }
+            : { reasoning_content: fragment };
+          this.first = false;
+          if (!(await this.send(this.chunk(delta, null)))) return;
+        }
+      }
+      if (!this.streamedContent) {
+        for (const { text } of contentFragments(result)) if (!(await this.content(text))) return;
+      }
+      if (this.first && !(await this.content(""))) return;
+    }
+    if (!(await this.send(this.chunk({}, finishReason)))) return;
+    // v0 streaming omits usage and stats (reference §2.1).
+    if (this.request.includeUsage && this.flavor === "v1") {
+      const usageChunk = { ...this.chunk({}, null), choices: [], usage: usageOf(result) };
+      if (!(await this.send(usageChunk))) return;
+    }
+    this.writer ??= new SseWriter(this.ctx);
+    await this.writer.done();
+  }
 }

@@ -9,7 +9,7 @@
  * imported only when this backend opens its first model, and only its types are imported statically.
  */
 import type { Llama, LlamaContext, LlamaEmbeddingContext, LlamaModel, Token } from "node-llama-cpp";
-import type { EngineLoadFailure, InferenceBackend, ModelEngine } from "./backend.js";
+import type { EngineLoadFailure, GenerateHooks, InferenceBackend, ModelEngine } from "./backend.js";
 import type { CatalogModel } from "./catalog.js";
 import type { ChatTurn, ToolDefinition } from "./chat-template.js";
 import type { GenerationRequest, GenerationResult, StreamPiece } from "./generation.js";
@@ -57,6 +57,37 @@ function renderChat(turns: readonly ChatTurn[], tools: readonly ToolDefinition[]
   return renderTinyChat(messages);
 }
 
+/** Detokenizes incrementally; a token that ends inside a UTF-8 character waits for the next one. */
+class PieceDecoder {
+  readonly tokens: Token[] = [];
+  readonly pieces: StreamPiece[] = [];
+  text = "";
+  private pending = 0;
+
+  constructor(private readonly model: LlamaModel) {}
+
+  push(token: Token): StreamPiece | undefined {
+    this.tokens.push(token);
+    this.pending += 1;
+    const full = this.model.detokenize(this.tokens);
+    if (full.endsWith("\uFFFD")) return undefined;
+    return this.emit(full);
+  }
+
+  /** Whatever is still held back (an incomplete character at the very end). */
+  flush(): StreamPiece | undefined {
+    return this.pending > 0 ? this.emit(this.model.detokenize(this.tokens)) : undefined;
+  }
+
+  private emit(full: string): StreamPiece {
+    const piece = { text: full.slice(this.text.length), tokens: this.pending };
+    this.pieces.push(piece);
+    this.text = full;
+    this.pending = 0;
+    return piece;
+  }
+}
+
 class LlamaEngine implements ModelEngine {
   /** One request at a time per instance, as a single-slot LM Studio instance queues them. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -92,7 +123,7 @@ class LlamaEngine implements ModelEngine {
     return this.model.tokens.shouldPrependBosToken && bos !== null ? [bos, ...tokens] : tokens;
   }
 
-  async generate(request: GenerationRequest): Promise<GenerationResult> {
+  async generate(request: GenerationRequest, hooks: GenerateHooks = {}): Promise<GenerationResult> {
     const context = this.context;
     if (context === undefined) throw new Error("This model is an embedding model and cannot generate text.");
     const prompt = request.rawPrompt ?? renderChat(request.turns, request.tools ?? []);
@@ -109,7 +140,7 @@ class LlamaEngine implements ModelEngine {
     );
     return this.exclusive(async () => {
       const sequence = context.getSequence();
-      const generated: Token[] = [];
+      const pieces = new PieceDecoder(this.model);
       let finishReason: "stop" | "length" = "length";
       try {
         if (limit <= 0) {
@@ -121,39 +152,30 @@ class LlamaEngine implements ModelEngine {
               finishReason = "stop";
               break;
             }
-            generated.push(token);
-            if (generated.length >= limit) break;
+            const piece = pieces.push(token);
+            const more = piece === undefined || (await hooks.onPiece?.(piece, promptTokens)) !== false;
+            // The client is gone (or cancelled): stop decoding, as LM Studio does.
+            if (!more) {
+              finishReason = "stop";
+              break;
+            }
+            if (pieces.tokens.length >= limit) break;
           }
         }
+        const tail = pieces.flush();
+        if (tail !== undefined) await hooks.onPiece?.(tail, promptTokens);
       } finally {
         await sequence.dispose();
       }
-      const pieces = this.pieces(generated);
       return {
         kind: "text",
         promptTokens,
-        completionTokens: generated.length,
-        content: pieces.map((p) => p.text).join(""),
+        completionTokens: pieces.tokens.length,
+        content: pieces.text,
         finishReason,
-        pieces,
+        pieces: pieces.pieces,
       };
     });
-  }
-
-  /** Detokenizes incrementally; a token that ends inside a UTF-8 character is sent with the next one. */
-  private pieces(tokens: readonly Token[]): StreamPiece[] {
-    const pieces: StreamPiece[] = [];
-    let text = "";
-    let pending = 0;
-    for (let i = 0; i < tokens.length; i++) {
-      pending += 1;
-      const full = this.model.detokenize(tokens.slice(0, i + 1));
-      if (full.endsWith("\uFFFD") && i < tokens.length - 1) continue;
-      pieces.push({ text: full.slice(text.length), tokens: pending });
-      text = full;
-      pending = 0;
-    }
-    return pieces;
   }
 
   async embed(text: string): Promise<number[]> {

@@ -1,6 +1,6 @@
 import type { ChatTurn, ToolDefinition } from "./chat-template.js";
 import { contentFragments, streamPieces } from "./completion-payloads.js";
-import type { GenerationResult, StreamPiece } from "./generation.js";
+import type { GenerationResult } from "./generation.js";
 import { isRecord } from "./http-util.js";
 import { flattenKvStack, readKvStack } from "./kv-config.js";
 import { sdkHistoryToTurns, sdkToolsToDefinitions } from "./sdk-history.js";
@@ -54,27 +54,22 @@ async function runPrediction(
   rawPrompt?: string,
 ): Promise<void> {
   const settings = predictionSettings(stack);
-  const result = await instance.engine.generate({
-    model: instance.model,
-    contextLength: instance.contextLength,
-    dialect: session.state.dialectFor(instance.model),
-    turns,
-    tools: rawPrompt === undefined ? settings.tools : [],
-    ...(settings.jsonSchema !== undefined ? { jsonSchema: settings.jsonSchema } : {}),
-    ...(settings.maxTokens !== undefined ? { maxTokens: settings.maxTokens } : {}),
-    ...(rawPrompt !== undefined ? { rawPrompt } : {}),
-  });
-  if (result.kind === "overflow" || result.kind === "crash") return channel.error({ title: result.message });
-
-  const promptTokens = result.promptTokens;
-  const details = (processed: number) => ({
-    cachedTokenCount: 0,
-    totalPromptTokenCount: promptTokens,
-    processedPromptTokenCount: processed,
-    unprocessedPromptTokenCount: promptTokens - processed,
-  });
-  channel.send({ type: "promptProcessingProgress", progress: 0, details: details(0) });
-  channel.send({ type: "promptProcessingProgress", progress: 1, details: details(promptTokens) });
+  let promptTokens = 0;
+  let announced = false;
+  // Prompt progress goes out once the prompt is processed: before the first fragment, or at the end.
+  const announce = (tokens: number) => {
+    if (announced) return;
+    announced = true;
+    promptTokens = tokens;
+    const details = (processed: number) => ({
+      cachedTokenCount: 0,
+      totalPromptTokenCount: tokens,
+      processedPromptTokenCount: processed,
+      unprocessedPromptTokenCount: tokens - processed,
+    });
+    channel.send({ type: "promptProcessingProgress", progress: 0, details: details(0) });
+    channel.send({ type: "promptProcessingProgress", progress: 1, details: details(tokens) });
+  };
 
   let predicted = 0;
   const fragment = async (
@@ -92,7 +87,42 @@ async function runPrediction(
     return true;
   };
 
+  // A real engine streams while it decodes; its timings are measured, the scripted ones are nominal.
+  const started = performance.now();
+  let firstPieceAt: number | undefined;
+  let streamed = false;
   let completed = true;
+  const result = await instance.engine.generate(
+    {
+      model: instance.model,
+      contextLength: instance.contextLength,
+      dialect: session.state.dialectFor(instance.model),
+      turns,
+      tools: rawPrompt === undefined ? settings.tools : [],
+      ...(settings.jsonSchema !== undefined ? { jsonSchema: settings.jsonSchema } : {}),
+      ...(settings.maxTokens !== undefined ? { maxTokens: settings.maxTokens } : {}),
+      ...(rawPrompt !== undefined ? { rawPrompt } : {}),
+    },
+    {
+      onPiece: async (piece, tokens) => {
+        announce(tokens);
+        firstPieceAt ??= performance.now();
+        streamed = true;
+        completed = await fragment(piece.text, "none", piece.tokens);
+        return completed;
+      },
+    },
+  );
+  if (result.kind === "overflow" || result.kind === "crash") return channel.error({ title: result.message });
+  announce(result.promptTokens);
+  const elapsedSec = (performance.now() - started) / 1000;
+  const timing = streamed
+    ? {
+        tokensPerSecond: predicted / Math.max(elapsedSec - (firstPieceAt! - started) / 1000, 1e-6),
+        timeToFirstTokenSec: (firstPieceAt! - started) / 1000,
+        totalTimeSec: elapsedSec,
+      }
+    : { tokensPerSecond: 50, timeToFirstTokenSec: 0.1, totalTimeSec: 0.1 + predicted / 50 };
   if (result.kind === "tool_calls") {
     for (const call of result.calls) {
       channel.send({ type: "toolCallGenerationStart", toolCallId: call.id });
@@ -109,19 +139,15 @@ async function runPrediction(
       });
       predicted += countSimulatorTokens(call.arguments);
     }
-  } else {
-    completed = result.pieces
-      ? await streamEnginePieces(result.pieces, fragment)
-      : await streamText(result.content, fragment);
+  } else if (!streamed) {
+    completed = await streamText(result.content, fragment);
   }
   channel.send({
     type: "success",
     stats: {
       stopReason: stopReasonOf(result, !completed),
-      tokensPerSecond: 50,
+      ...timing,
       numGpuLayers: -1,
-      timeToFirstTokenSec: 0.1,
-      totalTimeSec: 0.1 + predicted / 50,
       promptTokensCount: promptTokens,
       predictedTokensCount: predicted,
       totalTokensCount: promptTokens + predicted,
@@ -131,15 +157,6 @@ async function runPrediction(
     predictionConfig: flattenKvStack(stack),
   });
   channel.close();
-}
-
-/** Streams a real engine's decoded pieces as they came, with their token counts. */
-async function streamEnginePieces(
-  pieces: readonly StreamPiece[],
-  fragment: (content: string, type: ReasoningType, tokens: number) => Promise<boolean>,
-): Promise<boolean> {
-  for (const piece of pieces) if (!(await fragment(piece.text, "none", piece.tokens))) return false;
-  return true;
 }
 
 /** Streams text as fragments, tagging an inline <think>…</think> block as reasoning. */

@@ -86,6 +86,18 @@ describe("ChatLMStudio on the llama.cpp backend", () => {
     });
   });
 
+  it("a client that vanishes mid-stream stops the decoder; the instance keeps serving", async () => {
+    sim.injectFault({ kind: "reset-mid-stream", afterChunks: 3, path: "/v1/chat/completions" });
+    const chunks: string[] = [];
+    const error = await (async () => {
+      for await (const chunk of await model().stream("hi")) chunks.push(chunk.text);
+    })().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect(chunks.join("")).toBe("abc");
+    const again = await model().invoke("hi");
+    expect(again.text).toBe(TINY_ANSWER);
+  });
+
   it("max_tokens cuts the decoder: finish_reason length and exactly that many tokens", async () => {
     const res = await postJson(`${sim.baseUrl}/chat/completions`, {
       model: LLM,
