@@ -27,8 +27,12 @@ const MODEL = "qwen2.5-7b-instruct";
 const PIXEL_PNG =
   "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
 
-/** What the standard unit suite merges into every constructor call. */
-const STANDARD_ARGS = { temperature: 0, maxTokens: 100, timeout: 60, stopSequences: [], maxRetries: 2 };
+/**
+ * What the standard unit suite merges into every constructor call. The timeout is 60 s as in the
+ * Python suite, but in milliseconds here: 60 ms made the simulator requests fail whenever the machine
+ * was busy (e.g. next to the reliability suite's load test).
+ */
+const STANDARD_ARGS = { temperature: 0, maxTokens: 100, timeout: 60_000, stopSequences: [], maxRetries: 2 };
 
 class AdderTool extends StructuredTool {
   name = "math_addition";
