@@ -77,7 +77,7 @@ export function registerSimulateCommand(program: Command): void {
   program
     .command("simulate")
     .description(
-      "Run the LM Studio simulator (HTTP /v1, /api/v0, /api/v1 and the SDK WebSocket API on one port)",
+      "run the LM Studio simulator (HTTP /v1, /api/v0, /api/v1 and the SDK WebSocket API on one port)",
     )
     .option("-p, --port <port>", "port to listen on (0 = any free port)", "1234")
     .option("--host <host>", "interface to bind", "127.0.0.1")
