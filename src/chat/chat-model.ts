@@ -7,7 +7,7 @@ import { BaseChatModel, type LangSmithParams } from "@langchain/core/language_mo
 import type { ChatModelStreamEvent } from "@langchain/core/language_models/event";
 import type { ModelProfile } from "@langchain/core/language_models/profile";
 import type { Serialized } from "@langchain/core/load/serializable";
-import { AIMessage, AIMessageChunk, type BaseMessage } from "@langchain/core/messages";
+import { AIMessage, AIMessageChunk, type BaseMessage, type UsageMetadata } from "@langchain/core/messages";
 import { ChatGenerationChunk, type ChatResult } from "@langchain/core/outputs";
 import type { Runnable } from "@langchain/core/runnables";
 import {
@@ -51,6 +51,18 @@ const ERROR_CONTEXT_LOOKUP_MS = 1_500;
 type RequestOptions = OpenAIClient.RequestOptions & { maxRetries?: number };
 type StreamingRequest = OpenAIClient.Chat.ChatCompletionCreateParamsStreaming;
 type NonStreamingRequest = OpenAIClient.Chat.ChatCompletionCreateParamsNonStreaming;
+
+/** LangChain's legacy `llmOutput.tokenUsage`, which callbacks and older tracers still read. */
+function llmOutputFor(usage: UsageMetadata | undefined): ChatResult["llmOutput"] {
+  if (!usage) return {};
+  return {
+    tokenUsage: {
+      promptTokens: usage.input_tokens,
+      completionTokens: usage.output_tokens,
+      totalTokens: usage.total_tokens,
+    },
+  };
+}
 
 /**
  * LM Studio as a LangChain chat model. Built on ChatOpenAICompletions (not ChatOpenAI, whose
@@ -311,15 +323,7 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
           generationInfo: choice.finish_reason ? { finish_reason: choice.finish_reason } : {},
         },
       ],
-      llmOutput: usage
-        ? {
-            tokenUsage: {
-              promptTokens: usage.input_tokens,
-              completionTokens: usage.output_tokens,
-              totalTokens: usage.total_tokens,
-            },
-          }
-        : {},
+      llmOutput: llmOutputFor(usage),
     };
   }
 
@@ -510,15 +514,7 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
     const usage = chunk.usage_metadata;
     return {
       generations: [{ text: aggregate.text, message, generationInfo: aggregate.generationInfo }],
-      llmOutput: usage
-        ? {
-            tokenUsage: {
-              promptTokens: usage.input_tokens,
-              completionTokens: usage.output_tokens,
-              totalTokens: usage.total_tokens,
-            },
-          }
-        : {},
+      llmOutput: llmOutputFor(usage),
     };
   }
 
