@@ -1,6 +1,7 @@
 /**
  * Builds a JSON value that satisfies a JSON schema, filled from the user's text: numbers in order,
- * strings from quoted text (else the text itself), enums by word overlap, required fields always.
+ * identifier-named strings (…id, …number, …code) from id-like tokens such as "P-1001", other strings
+ * from quoted text (else the text itself), enums by word overlap, required fields always.
  * Supports the subset of JSON Schema that structured-output and tool schemas use in practice.
  */
 
@@ -10,8 +11,13 @@ interface FillSource {
   text: string;
   numbers: number[];
   quoted: string[];
+  /** Id-like tokens ("P-1001", "INV-4471", "88-2031"), used in order by identifier-named fields. */
+  identifiers: string[];
   root: Schema;
 }
+
+/** Property names that hold an identifier rather than prose. */
+const IDENTIFIER_NAME = /(?:id|number|code|ref|reference)$/i;
 
 function isSchema(value: unknown): value is Schema {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -66,8 +72,9 @@ function fillNumber(schema: Schema, source: FillSource, integer: boolean): numbe
   return integer ? Math.round(value) : value;
 }
 
-function fillString(schema: Schema, source: FillSource): string {
-  let value = source.quoted.length > 0 ? source.quoted.shift()! : source.text.trim();
+function fillString(schema: Schema, source: FillSource, name?: string): string {
+  const identifier = name && IDENTIFIER_NAME.test(name) ? source.identifiers.shift() : undefined;
+  let value = identifier ?? (source.quoted.length > 0 ? source.quoted.shift()! : source.text.trim());
   if (schema.format === "date") value = "2024-01-01";
   else if (schema.format === "date-time") value = "2024-01-01T00:00:00Z";
   else if (schema.format === "email") value = "user@example.com";
@@ -79,7 +86,7 @@ function fillString(schema: Schema, source: FillSource): string {
   return value;
 }
 
-function fillValue(schemaIn: unknown, source: FillSource, depth: number): unknown {
+function fillValue(schemaIn: unknown, source: FillSource, depth: number, name?: string): unknown {
   if (!isSchema(schemaIn)) return source.text.trim();
   const schema = typeof schemaIn.$ref === "string" ? resolveRef(schemaIn.$ref, source.root) : schemaIn;
   if ("const" in schema) return schema.const;
@@ -87,12 +94,12 @@ function fillValue(schemaIn: unknown, source: FillSource, depth: number): unknow
   const union = (schema.anyOf ?? schema.oneOf) as unknown;
   if (Array.isArray(union) && union.length > 0) {
     const nonNull = union.find((s) => !(isSchema(s) && s.type === "null")) ?? union[0];
-    return fillValue(nonNull, source, depth);
+    return fillValue(nonNull, source, depth, name);
   }
   if (Array.isArray(schema.allOf) && schema.allOf.length > 0) {
     const merged: Schema = {};
     for (const part of schema.allOf) if (isSchema(part)) Object.assign(merged, part);
-    return fillValue(merged, source, depth);
+    return fillValue(merged, source, depth, name);
   }
   switch (pickType(schema)) {
     case "object":
@@ -113,9 +120,9 @@ function fillValue(schemaIn: unknown, source: FillSource, depth: number): unknow
     case "null":
       return null;
     case "string":
-      return fillString(schema, source);
+      return fillString(schema, source, name);
     default:
-      return fillString(schema, source);
+      return fillString(schema, source, name);
   }
 }
 
@@ -125,7 +132,7 @@ function fillObject(schema: Schema, source: FillSource, depth: number): Record<s
   const properties = isSchema(schema.properties) ? schema.properties : {};
   // Every declared property is filled, so required ones are always present.
   for (const [name, propertySchema] of Object.entries(properties)) {
-    out[name] = fillValue(propertySchema, source, depth + 1);
+    out[name] = fillValue(propertySchema, source, depth + 1, name);
   }
   const required = Array.isArray(schema.required) ? schema.required : [];
   for (const name of required) if (typeof name === "string" && !(name in out)) out[name] = source.text.trim();
@@ -134,6 +141,11 @@ function fillObject(schema: Schema, source: FillSource, depth: number): Record<s
 
 export function extractNumbers(text: string): number[] {
   return (text.match(/-?\d+(?:\.\d+)?/g) ?? []).map(Number);
+}
+
+/** Tokens that look like identifiers: letters and digits joined by "-" or "#", with at least one digit. */
+export function extractIdentifiers(text: string): string[] {
+  return text.match(/\b(?:[A-Za-z]+[-#]?)?\d+(?:[-#/][A-Za-z0-9]+)*\b/g) ?? [];
 }
 
 export function extractQuoted(text: string): string[] {
@@ -146,5 +158,12 @@ export function extractQuoted(text: string): string[] {
 /** A JSON value valid against `schema`, built from `text`. */
 export function fillJsonSchema(schema: unknown, text: string): unknown {
   const root = isSchema(schema) ? schema : {};
-  return fillValue(root, { text, numbers: extractNumbers(text), quoted: extractQuoted(text), root }, 0);
+  const source = {
+    text,
+    numbers: extractNumbers(text),
+    quoted: extractQuoted(text),
+    identifiers: extractIdentifiers(text),
+    root,
+  };
+  return fillValue(root, source, 0);
 }

@@ -81,6 +81,41 @@ describe("deterministic generation", () => {
     });
   });
 
+  test("identifier-named string arguments take id-like tokens from the text, in order", async () => {
+    const tools = [
+      {
+        type: "function" as const,
+        function: {
+          name: "link_claim",
+          description: "Link a patient to an insurance claim",
+          parameters: {
+            type: "object",
+            properties: {
+              patientId: { type: "string" },
+              claim_number: { type: "string" },
+              note: { type: "string" },
+            },
+            required: ["patientId", "claim_number", "note"],
+          },
+        },
+      },
+    ];
+    const content = "Link patient P-1001 to claim 88-2031 please.";
+    const res = await client.chat.completions.create({
+      model: MODEL,
+      messages: [{ role: "user", content }],
+      tools,
+    });
+    const call = res.choices[0]!.message.tool_calls![0]!;
+    if (call.type !== "function") throw new Error("expected a function call");
+    // Prose fields still get the text itself.
+    expect(JSON.parse(call.function.arguments)).toEqual({
+      patientId: "P-1001",
+      claim_number: "88-2031",
+      note: content,
+    });
+  });
+
   test("tool call with numeric-string id and arguments from the user text", async () => {
     const tools = [
       {
