@@ -20,7 +20,12 @@ import { lmStudioSettings } from "../config/env.js";
 import type { ChatClampResult, ContextGuardLike, OverflowPolicy } from "../context-guard/types.js";
 import { droppedConnectionErrorFor, unreachableErrorFor } from "../lmstudio/connection-errors.js";
 import { mapLMStudioError } from "../lmstudio/error-mapping.js";
-import { LMStudioEmptyResponseError, LMStudioRequestError } from "../lmstudio/errors.js";
+import {
+  LMStudioEmptyResponseError,
+  LMStudioModelNotFoundError,
+  LMStudioNoModelLoadedError,
+  LMStudioRequestError,
+} from "../lmstudio/errors.js";
 import { listLMStudioModels, visionModelKeys } from "../lmstudio/model-info.js";
 import { normalizeBaseUrl } from "../lmstudio/urls.js";
 import { VERSION } from "../version.js";
@@ -51,6 +56,9 @@ const ERROR_CONTEXT_LOOKUP_MS = 1_500;
 type RequestOptions = OpenAIClient.RequestOptions & { maxRetries?: number };
 type StreamingRequest = OpenAIClient.Chat.ChatCompletionCreateParamsStreaming;
 type NonStreamingRequest = OpenAIClient.Chat.ChatCompletionCreateParamsNonStreaming;
+type ChatRequestBody = LMStudioCompletionParams & {
+  messages: OpenAIClient.Chat.ChatCompletionMessageParam[];
+};
 
 /** LangChain's legacy `llmOutput.tokenUsage`, which callbacks and older tracers still read. */
 function llmOutputFor(usage: UsageMetadata | undefined): ChatResult["llmOutput"] {
@@ -295,10 +303,8 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
     options.signal?.throwIfAborted();
     if (this.streaming) return this.generateByStreaming(messages, options, runManager);
 
-    const request = await this.buildRequest(messages, options, false);
-    const data = await this.completionWithRetry(
-      request as NonStreamingRequest,
-      this.requestOptionsOf(options),
+    const { request, response: data } = await this.sendRequest(messages, options, false, (body) =>
+      this.completionWithRetry(body as NonStreamingRequest, this.requestOptionsOf(options)),
     );
     // An empty or non-object 200 body parses to undefined or a primitive: nothing was answered.
     const choice = typeof data === "object" && data !== null ? data.choices?.[0] : undefined;
@@ -333,10 +339,8 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
     runManager?: CallbackManagerForLLMRun,
   ): AsyncGenerator<ChatGenerationChunk> {
     options.signal?.throwIfAborted();
-    const request = await this.buildRequest(messages, options, true);
-    const stream = await this.completionWithRetry(
-      request as StreamingRequest,
-      this.requestOptionsOf(options),
+    const { request, response: stream } = await this.sendRequest(messages, options, true, (body) =>
+      this.completionWithRetry(body as StreamingRequest, this.requestOptionsOf(options)),
     );
     const splitter = new ThinkTagSplitter();
     let defaultRole: OpenAIClient.Chat.ChatCompletionRole | undefined;
@@ -518,12 +522,38 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
     };
   }
 
+  /**
+   * Builds and sends one request. With the context guard, the request names the instance the guard
+   * loaded; if LM Studio has unloaded it since (TTL, auto-evict), the answer is "model not found":
+   * the guard forgets the instance, loads the model again at its tested context, and the request is
+   * sent once more.
+   */
+  private async sendRequest<T>(
+    messages: BaseMessage[],
+    options: this["ParsedCallOptions"],
+    streaming: boolean,
+    send: (request: ChatRequestBody) => Promise<T>,
+  ): Promise<{ request: ChatRequestBody; response: T }> {
+    const request = await this.buildRequest(messages, options, streaming);
+    try {
+      return { request, response: await send(request) };
+    } catch (error) {
+      const guard = this.contextGuard ? await this.contextGuard : undefined;
+      const instanceGone =
+        error instanceof LMStudioModelNotFoundError || error instanceof LMStudioNoModelLoadedError;
+      if (!guard?.invalidate || !instanceGone) throw error;
+      guard.invalidate(this.invocationParams(options, { streaming }).model);
+      const retried = await this.buildRequest(messages, options, streaming);
+      return { request: retried, response: await send(retried) };
+    }
+  }
+
   /** The request body: guard clamping (when enabled), LM Studio shaping, converted messages. */
   private async buildRequest(
     messages: BaseMessage[],
     options: this["ParsedCallOptions"],
     streaming: boolean,
-  ): Promise<LMStudioCompletionParams & { messages: OpenAIClient.Chat.ChatCompletionMessageParam[] }> {
+  ): Promise<ChatRequestBody> {
     const params = this.invocationParams(options, { streaming });
     if (!params.model) {
       throw new Error(

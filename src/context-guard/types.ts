@@ -31,4 +31,9 @@ export interface ContextGuardLike {
     texts: string[],
     signal?: AbortSignal,
   ): Promise<{ model: string; contextLength: number; tokenCounts: number[] }>;
+  /**
+   * Forget the instance chosen for `model`, e.g. after LM Studio unloaded it (TTL, auto-evict), so the
+   * next clamp loads it again at the tested context. Optional for guards that cache nothing.
+   */
+  invalidate?(model: string): void;
 }

@@ -63,3 +63,37 @@ describe("contextGuard: true", () => {
     expect(sim.requests.filter((request) => request.path.endsWith("/chat/completions")).length).toBe(before);
   });
 });
+
+describe("contextGuard when LM Studio has unloaded the guard's instance", () => {
+  it("loads the model again at its tested context and answers, in invoke and stream", async () => {
+    const chat = new ChatLMStudio({
+      baseUrl: sim.baseUrl,
+      model: "tiny-chat",
+      contextGuard: true,
+      maxRetries: 0,
+    });
+    expect((await chat.invoke("first")).text).toBe("You said: first");
+    const instance = sim.loaded().find(({ modelKey }) => modelKey === "tiny-chat");
+    expect(instance).toBeDefined();
+
+    for (const call of ["invoke", "stream"] as const) {
+      // The instance vanishes just before the next chat request arrives (TTL or auto-evict).
+      sim.injectFault({ kind: "evict", identifier: instance!.identifier, path: "/v1/chat/completions" });
+      const before = sim.requests.filter(({ path }) => path.endsWith("/chat/completions")).length;
+      const text =
+        call === "invoke"
+          ? (await chat.invoke("after eviction")).text
+          : (await Array.fromAsync(await chat.stream("after eviction"))).map((chunk) => chunk.text).join("");
+      expect(text).toBe("You said: after eviction");
+      // One refused request naming the vanished instance, then one that succeeds after the reload.
+      const sent = sim.requests.filter(({ path }) => path.endsWith("/chat/completions")).slice(before);
+      expect(sent.map(({ body }) => (body as { model: string }).model)).toEqual([
+        instance!.identifier,
+        instance!.identifier,
+      ]);
+      const reloaded = sim.loaded().find(({ modelKey }) => modelKey === "tiny-chat");
+      expect(reloaded?.contextLength).toBe(instance!.contextLength);
+      expect(reloaded?.jit).toBe(false);
+    }
+  });
+});
