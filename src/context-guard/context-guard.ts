@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { BaseMessage } from "@langchain/core/messages";
-import { lmStudioSettings } from "../config/env.js";
+import { LMSTUDIO_DEFAULT_BASE_URL, lmStudioSettings } from "../config/env.js";
+import { unreachableErrorFor } from "../lmstudio/connection-errors.js";
 import { LMStudioModelNotFoundError } from "../lmstudio/errors.js";
 import { fitChat, imageTokens, messagesToTurns } from "./clamp.js";
 import {
@@ -80,6 +81,8 @@ export class ContextGuard implements ContextGuardLike {
   readonly host: ModelHost;
   readonly registry: ContextRegistry;
   private readonly options: ContextGuardOptions;
+  /** For error messages: where the guard expects LM Studio. */
+  private readonly baseUrl: string;
   private models: Map<string, DownloadedModel> | undefined;
   private version: Promise<string> | undefined;
   private readonly prepared = new Map<string, Prepared>();
@@ -90,10 +93,11 @@ export class ContextGuard implements ContextGuardLike {
   constructor(options: ContextGuardOptions = {}) {
     this.options = options;
     const settings = options.host && options.registry ? undefined : lmStudioSettings();
+    this.baseUrl = options.baseUrl ?? settings?.baseUrl ?? LMSTUDIO_DEFAULT_BASE_URL;
     this.host =
       options.host ??
       new SdkModelHost({
-        baseUrl: options.baseUrl ?? settings?.baseUrl ?? "http://localhost:1234/v1",
+        baseUrl: this.baseUrl,
         apiKey: options.apiKey ?? settings?.apiKey,
       });
     this.registry =
@@ -211,7 +215,12 @@ export class ContextGuard implements ContextGuardLike {
     if (cached && performance.now() - cached.checkedAt < checkMs) return cached;
     const pending = this.preparing.get(model);
     if (pending) return pending;
-    const work = this.doPrepare(model, type, cached, signal).finally(() => this.preparing.delete(model));
+    const work = this.doPrepare(model, type, cached, signal)
+      .catch((error: unknown) => {
+        // A stopped server should read the same through the guard as without it: named, with the fix.
+        throw unreachableErrorFor(error, this.baseUrl) ?? error;
+      })
+      .finally(() => this.preparing.delete(model));
     this.preparing.set(model, work);
     return work;
   }

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { ContextOverflowError } from "@langchain/core/errors";
 import { HumanMessage, SystemMessage } from "@langchain/core/messages";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { ChatLMStudio } from "../../src/index.js";
+import { ChatLMStudio, LMStudioUnreachableError } from "../../src/index.js";
 import { type RunningSimulator, startSimulator } from "../../src/testing/index.js";
 
 /** `contextGuard: true` builds the real guard for the same server (here: the simulator). */
@@ -80,10 +80,9 @@ describe("contextGuard when LM Studio has unloaded the guard's instance", () => 
       // The instance vanishes just before the next chat request arrives (TTL or auto-evict).
       sim.injectFault({ kind: "evict", identifier: instance!.identifier, path: "/v1/chat/completions" });
       const before = sim.requests.filter(({ path }) => path.endsWith("/chat/completions")).length;
-      const text =
-        call === "invoke"
-          ? (await chat.invoke("after eviction")).text
-          : (await Array.fromAsync(await chat.stream("after eviction"))).map((chunk) => chunk.text).join("");
+      let text = "";
+      if (call === "invoke") text = (await chat.invoke("after eviction")).text;
+      else for await (const chunk of await chat.stream("after eviction")) text += chunk.text;
       expect(text).toBe("You said: after eviction");
       // One refused request naming the vanished instance, then one that succeeds after the reload.
       const sent = sim.requests.filter(({ path }) => path.endsWith("/chat/completions")).slice(before);
@@ -95,5 +94,16 @@ describe("contextGuard when LM Studio has unloaded the guard's instance", () => 
       expect(reloaded?.contextLength).toBe(instance!.contextLength);
       expect(reloaded?.jit).toBe(false);
     }
+  });
+});
+
+describe("contextGuard with no server listening", () => {
+  it("fails with LMStudioUnreachableError naming the URL, as without the guard", async () => {
+    const baseUrl = "http://127.0.0.1:9/v1";
+    const chat = new ChatLMStudio({ baseUrl, model: "tiny-chat", contextGuard: true, maxRetries: 0 });
+    const error = await chat.invoke("hello").catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(LMStudioUnreachableError);
+    expect((error as LMStudioUnreachableError).baseUrl).toBe(baseUrl);
+    expect((error as Error).message).toContain("lms server start");
   });
 });
