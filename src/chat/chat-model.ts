@@ -100,7 +100,16 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
   override get lc_serializable_keys(): string[] {
     // `configuration` holds the client's options, including the token: never serialised.
     const inherited = (super.lc_serializable_keys ?? []).filter((key) => key !== "configuration");
-    return [...inherited, "topK", "minP", "repeatPenalty", "ttl", "draftModel", "overflow"];
+    return [
+      ...inherited,
+      "topK",
+      "minP",
+      "repeatPenalty",
+      "ttl",
+      "draftModel",
+      "overflow",
+      "templateOpensThink",
+    ];
   }
 
   override get callKeys(): string[] {
@@ -124,6 +133,7 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
   ttl?: number;
   draftModel?: string;
   overflow: OverflowPolicy;
+  templateOpensThink: boolean;
 
   /** The LM Studio token (the parent's `apiKey` is typed for OpenAI's key setters). */
   private readonly token: string | undefined;
@@ -155,6 +165,7 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
       ttl,
       draftModel,
       settings: _settings,
+      templateOpensThink,
       ...openAIFields
     } = fields;
     super({
@@ -181,6 +192,7 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
     this.ttl = ttl;
     this.draftModel = draftModel;
     this.overflow = overflow ?? "error";
+    this.templateOpensThink = templateOpensThink ?? false;
     this.contextGuardOption = contextGuard;
     // Older @langchain/core versions lack _addVersion; tracing metadata is optional.
     if (typeof this._addVersion === "function") this._addVersion("langchain-lmstudio", VERSION);
@@ -342,7 +354,7 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
     const { request, response: stream } = await this.sendRequest(messages, options, true, (body) =>
       this.completionWithRetry(body as StreamingRequest, this.requestOptionsOf(options)),
     );
-    const splitter = new ThinkTagSplitter();
+    const splitter = new ThinkTagSplitter({ startsInsideThink: this.templateOpensThink });
     let defaultRole: OpenAIClient.Chat.ChatCompletionRole | undefined;
     let usage: OpenAIClient.CompletionUsage | undefined;
     let sawOutput = false;

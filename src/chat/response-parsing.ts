@@ -51,7 +51,7 @@ export function toLMStudioAIMessage(
   if (separate) reasoningParts.push(separate);
 
   let content = converted.content;
-  if (typeof content === "string" && content.includes("<think>")) {
+  if (typeof content === "string" && content.includes("think>")) {
     const split = splitThinkTags(content);
     if (split.reasoning) reasoningParts.push(split.reasoning);
     content = split.content;

@@ -5,6 +5,11 @@
  *
  * Streaming delivers the tags in arbitrary pieces (`<thi` + `nk>`), so text that could be the start
  * of a tag is held back until the next piece decides it.
+ *
+ * Some chat templates (DeepSeek-R1, Qwen3 thinking) end the prompt with `<think>` themselves, so the
+ * answer starts inside the reasoning and only the closing tag appears. Such a stream needs
+ * `startsInsideThink`; a complete text is recognised by its orphan `</think>`. An orphan closing tag
+ * is never passed on as answer text.
  */
 
 const OPEN_TAG = "<think>";
@@ -24,11 +29,20 @@ function partialTagLength(text: string, tag: string): number {
   return 0;
 }
 
+export interface ThinkTagSplitterOptions {
+  /** The chat template opened `<think>` in the prompt: text is reasoning until `</think>`. */
+  startsInsideThink?: boolean;
+}
+
 export class ThinkTagSplitter {
-  private insideThink = false;
+  private insideThink: boolean;
   private pending = "";
   /** Models put a blank line after `</think>`; it belongs to neither part. */
   private trimNextContent = false;
+
+  constructor(options: ThinkTagSplitterOptions = {}) {
+    this.insideThink = options.startsInsideThink ?? false;
+  }
 
   /** Feed the next piece of text; returns what can be classified so far. */
   push(piece: string): SplitText {
@@ -36,16 +50,35 @@ export class ThinkTagSplitter {
     let text = this.pending + piece;
     this.pending = "";
     while (text.length > 0) {
-      const tag = this.insideThink ? CLOSE_TAG : OPEN_TAG;
-      const at = text.indexOf(tag);
-      if (at >= 0) {
-        this.emit(out, text.slice(0, at));
-        if (this.insideThink) this.trimNextContent = true;
-        this.insideThink = !this.insideThink;
-        text = text.slice(at + tag.length);
-        continue;
+      if (this.insideThink) {
+        const at = text.indexOf(CLOSE_TAG);
+        if (at >= 0) {
+          this.emit(out, text.slice(0, at));
+          this.trimNextContent = true;
+          this.insideThink = false;
+          text = text.slice(at + CLOSE_TAG.length);
+          continue;
+        }
+      } else {
+        const open = text.indexOf(OPEN_TAG);
+        const orphanClose = text.indexOf(CLOSE_TAG);
+        if (orphanClose >= 0 && (open < 0 || orphanClose < open)) {
+          // The template opened the block; what came before was already classified, the tag is dropped.
+          this.emit(out, text.slice(0, orphanClose));
+          this.trimNextContent = true;
+          text = text.slice(orphanClose + CLOSE_TAG.length);
+          continue;
+        }
+        if (open >= 0) {
+          this.emit(out, text.slice(0, open));
+          this.insideThink = true;
+          text = text.slice(open + OPEN_TAG.length);
+          continue;
+        }
       }
-      const held = partialTagLength(text, tag);
+      const held = this.insideThink
+        ? partialTagLength(text, CLOSE_TAG)
+        : Math.max(partialTagLength(text, OPEN_TAG), partialTagLength(text, CLOSE_TAG));
       this.emit(out, text.slice(0, text.length - held));
       this.pending = text.slice(text.length - held);
       break;
@@ -72,9 +105,17 @@ export class ThinkTagSplitter {
   }
 }
 
+/** Whether a complete text closes a `<think>` block it never opened (the template opened it). */
+function opensInTemplate(text: string): boolean {
+  const close = text.indexOf(CLOSE_TAG);
+  if (close < 0) return false;
+  const open = text.indexOf(OPEN_TAG);
+  return open < 0 || open > close;
+}
+
 /** One-shot split of a complete text (non-streaming responses). */
 export function splitThinkTags(text: string): SplitText {
-  const splitter = new ThinkTagSplitter();
+  const splitter = new ThinkTagSplitter({ startsInsideThink: opensInTemplate(text) });
   const head = splitter.push(text);
   const tail = splitter.flush();
   return { reasoning: head.reasoning + tail.reasoning, content: head.content + tail.content };

@@ -43,6 +43,12 @@ export interface ChatLMStudioFields
   /** What the guard does with a prompt that does not fit. Default "error". */
   overflow?: OverflowPolicy;
   /**
+   * The model's chat template ends the prompt with `<think>` (DeepSeek-R1, Qwen3 thinking), so
+   * streamed answers start inside the reasoning and only `</think>` appears. Set it so streamed
+   * reasoning stays out of the answer; non-streaming answers are recognised without it. Default false.
+   */
+  templateOpensThink?: boolean;
+  /**
    * Defaults to use instead of reading the environment (the factories pass `loadConfig(env)`'s,
    * so an explicit `env` is honoured exactly). Never serialised.
    */

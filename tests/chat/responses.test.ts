@@ -174,6 +174,37 @@ describe("stream responses", () => {
     expect(chunks.every((piece) => !String(piece.content).includes("think"))).toBe(true);
   });
 
+  it("recognises a non-streamed answer whose template opened <think> by its orphan closing tag", async () => {
+    answerJson(completion({ content: "6 times 7 is 42</think>\n\nThe answer is 42." }));
+    const reply = await model().invoke("x");
+    expect(reply.content).toBe("The answer is 42.");
+    expect(reply.additional_kwargs.reasoning_content).toBe("6 times 7 is 42");
+  });
+
+  it("with templateOpensThink, streamed text is reasoning until </think>, even with the tag cut across chunks", async () => {
+    answerStream([
+      chunk({ role: "assistant", content: "6 tim" }),
+      chunk({ content: "es 7</thi" }),
+      chunk({ content: "nk>\n\n42" }),
+      chunk({}, "stop"),
+    ]);
+    const { chunks, whole } = await collect(await model({ templateOpensThink: true }).stream("x"));
+    expect(whole.content).toBe("42");
+    expect(whole.additional_kwargs.reasoning_content).toBe("6 times 7");
+    expect(chunks.every((piece) => !String(piece.content).includes("think"))).toBe(true);
+  });
+
+  it("without templateOpensThink, an orphan </think> in a stream never reaches the answer text", async () => {
+    answerStream([
+      chunk({ role: "assistant", content: "thinking</th" }),
+      chunk({ content: "ink>\n\nanswer" }),
+      chunk({}, "stop"),
+    ]);
+    const { whole } = await collect(await model().stream("x"));
+    // What streamed before the tag was already sent as text; the tag itself is dropped.
+    expect(whole.content).toBe("thinkinganswer");
+  });
+
   it("keeps streamed reasoning_content / reasoning deltas separate from text", async () => {
     answerStream([
       chunk({ role: "assistant", reasoning_content: "hmm " }),
