@@ -175,3 +175,8 @@ export function loadConfig(env: EnvSource = process.env): ProviderConfig {
     },
   };
 }
+
+/** The NO_COLOR convention (https://no-color.org): any non-empty value turns terminal colours off. */
+export function colorDisabled(env: EnvSource = process.env): boolean {
+  return Boolean(env.NO_COLOR);
+}

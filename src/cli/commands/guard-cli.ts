@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import pc from "picocolors";
-import { lmStudioSettings } from "../../config/env.js";
+import { colorDisabled, lmStudioSettings } from "../../config/env.js";
 import { ContextGuard, ContextRegistry, resolveRegistryPath } from "../../context-guard/index.js";
 
 /**
@@ -47,8 +47,8 @@ export function baseUrlOf(options: GuardCliOptions): string {
   return options.baseUrl ?? lmStudioSettings().baseUrl;
 }
 
-export const colors = pc.createColors(Boolean(process.stdout.isTTY) && !process.env.NO_COLOR);
-const errColors = pc.createColors(Boolean(process.stderr.isTTY) && !process.env.NO_COLOR);
+export const colors = pc.createColors(Boolean(process.stdout.isTTY) && !colorDisabled());
+const errColors = pc.createColors(Boolean(process.stderr.isTTY) && !colorDisabled());
 
 export function warn(message: string): void {
   process.stderr.write(`${errColors.yellow("warning:")} ${message}\n`);
