@@ -93,6 +93,22 @@ async function ollamaChat(
   });
 }
 
+/** The chat model of the configured provider, for a model name already chosen. */
+function providerChat(
+  config: ProviderConfig,
+  model: string | undefined,
+  overrides: ChatModelOverrides,
+): BaseChatModel | Promise<BaseChatModel> {
+  switch (config.provider) {
+    case "openai":
+      return openAIChat(config, model, overrides);
+    case "ollama":
+      return ollamaChat(config, model, overrides);
+    case "lmstudio":
+      return lmStudioChat(config, model, overrides);
+  }
+}
+
 /**
  * The chat model LLM_PROVIDER selects (default lmstudio), configured from the environment.
  * Throws `InvalidEnvironmentError` listing every bad variable.
@@ -102,14 +118,7 @@ export async function createChatModel(
   env?: EnvSource,
 ): Promise<BaseChatModel> {
   const config = loadConfig(env);
-  switch (config.provider) {
-    case "openai":
-      return openAIChat(config, overrides.model ?? config.openai.model, overrides);
-    case "ollama":
-      return ollamaChat(config, overrides.model ?? config.ollama.model, overrides);
-    case "lmstudio":
-      return lmStudioChat(config, overrides.model ?? config.lmstudio.model, overrides);
-  }
+  return providerChat(config, overrides.model ?? config[config.provider].model, overrides);
 }
 
 /** A chat model for images: the provider's *_VISION_MODEL, falling back to its chat model. */
@@ -118,26 +127,8 @@ export async function createVisionModel(
   env?: EnvSource,
 ): Promise<BaseChatModel> {
   const config = loadConfig(env);
-  switch (config.provider) {
-    case "openai":
-      return openAIChat(
-        config,
-        overrides.model ?? config.openai.visionModel ?? config.openai.model,
-        overrides,
-      );
-    case "ollama":
-      return ollamaChat(
-        config,
-        overrides.model ?? config.ollama.visionModel ?? config.ollama.model,
-        overrides,
-      );
-    case "lmstudio":
-      return lmStudioChat(
-        config,
-        overrides.model ?? config.lmstudio.visionModel ?? config.lmstudio.model,
-        overrides,
-      );
-  }
+  const settings = config[config.provider];
+  return providerChat(config, overrides.model ?? settings.visionModel ?? settings.model, overrides);
 }
 
 /** The embeddings LLM_PROVIDER selects, configured from the environment. */
