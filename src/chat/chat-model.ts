@@ -60,6 +60,9 @@ type ChatRequestBody = LMStudioCompletionParams & {
   messages: OpenAIClient.Chat.ChatCompletionMessageParam[];
 };
 
+/** Options ChatLMStudio adds that are both constructor fields and per-call options. */
+const LM_STUDIO_OPTION_KEYS = ["topK", "minP", "repeatPenalty", "ttl", "draftModel", "overflow"];
+
 /** LangChain's legacy `llmOutput.tokenUsage`, which callbacks and older tracers still read. */
 function llmOutputFor(usage: UsageMetadata | undefined): ChatResult["llmOutput"] {
   if (!usage) return {};
@@ -100,29 +103,11 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
   override get lc_serializable_keys(): string[] {
     // `configuration` holds the client's options, including the token: never serialised.
     const inherited = (super.lc_serializable_keys ?? []).filter((key) => key !== "configuration");
-    return [
-      ...inherited,
-      "topK",
-      "minP",
-      "repeatPenalty",
-      "ttl",
-      "draftModel",
-      "overflow",
-      "templateOpensThink",
-    ];
+    return [...inherited, ...LM_STUDIO_OPTION_KEYS, "templateOpensThink"];
   }
 
   override get callKeys(): string[] {
-    return [
-      ...super.callKeys,
-      "streamUsage",
-      "topK",
-      "minP",
-      "repeatPenalty",
-      "ttl",
-      "draftModel",
-      "overflow",
-    ];
+    return [...super.callKeys, "streamUsage", ...LM_STUDIO_OPTION_KEYS];
   }
 
   /** LM Studio's OpenAI-compatible URL, e.g. http://localhost:1234/v1. */
