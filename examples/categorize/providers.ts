@@ -123,7 +123,8 @@ async function testedLimits(
   testFirst: boolean,
 ): Promise<ModelLimits | undefined> {
   const limits = await guard.limitsFor(modelKey);
-  if (limits.source === "tested" || !testFirst) return limits.source === "tested" ? limits : undefined;
+  if (limits.source === "tested") return limits;
+  if (!testFirst) return undefined;
   await guard.test(modelKey);
   const tested = await guard.limitsFor(modelKey);
   return tested.source === "tested" ? tested : undefined;
