@@ -3,7 +3,14 @@ import { defineConfig } from "tsdown";
 // Dual ESM + CJS build, one output file per source file (like the @langchain provider packages),
 // with publint and attw run on the result so a broken exports map fails the build.
 export default defineConfig({
-  entry: ["src/index.ts", "src/testing/index.ts", "src/cli/main.ts"],
+  entry: [
+    "src/index.ts",
+    "src/vision/index.ts",
+    "src/context-guard/index.ts",
+    "src/config/index.ts",
+    "src/testing/index.ts",
+    "src/cli/main.ts",
+  ],
   format: ["esm", "cjs"],
   platform: "node",
   target: "node22",

@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ChatOpenAI } from "@langchain/openai";
 import OpenAI from "openai";
-import { ChatLMStudio, createContextGuard } from "../src/index.js";
+import { createContextGuard } from "../src/context-guard/index.js";
+import { ChatLMStudio } from "../src/index.js";
 import {
   cpuPerCallRounds,
   formatMs,

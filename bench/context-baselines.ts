@@ -1,4 +1,4 @@
-import type { ModelHost } from "../src/index.js";
+import type { ModelHost } from "../src/context-guard/index.js";
 
 /**
  * LMStrix's context-testing strategies (../shared/reference/context-testing.md §1.5), re-implemented

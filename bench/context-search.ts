@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createContextGuard, SdkModelHost } from "../src/index.js";
+import { createContextGuard, SdkModelHost } from "../src/context-guard/index.js";
 import { startSimulator } from "../src/testing/index.js";
 import {
   type PopulationModel,

@@ -3,7 +3,8 @@
  * built-in simulator, and one line saying which. The simulator's answers are scripted, so an example
  * that runs on it shows the plumbing, not a model's judgement; the message says that too.
  */
-import { type LMStudioModelInfo, listLMStudioModels, lmStudioSettings } from "../src/index.js";
+import { lmStudioSettings } from "../src/config/index.js";
+import { type LMStudioModelInfo, listLMStudioModels } from "../src/lmstudio/model-info.js";
 import { type SimulatorOptions, startSimulator } from "../src/testing/index.js";
 
 export interface ServerChoice {

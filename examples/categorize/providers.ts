@@ -1,17 +1,13 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import {
-  ChatLMStudio,
-  type ContextGuard,
   createChatModel,
-  createContextGuard,
   createVisionModel,
-  findModelInfo,
-  listLMStudioModels,
   loadConfig,
-  loadedContextLength,
-  type ModelLimits,
   type ProviderConfig,
-} from "../../src/index.js";
+} from "../../src/config/index.js";
+import { type ContextGuard, createContextGuard, type ModelLimits } from "../../src/context-guard/index.js";
+import { ChatLMStudio } from "../../src/index.js";
+import { findModelInfo, listLMStudioModels, loadedContextLength } from "../../src/lmstudio/model-info.js";
 import { DEFAULT_MODELS, startSimulator } from "../../src/testing/index.js";
 
 /**

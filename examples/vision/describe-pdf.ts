@@ -6,7 +6,7 @@
 import { PDFDocument, StandardFonts } from "pdf-lib";
 import sharp from "sharp";
 import { z } from "zod";
-import { LMStudioVision } from "../../src/index.js";
+import { LMStudioVision } from "../../src/vision/index.js";
 import { lmStudioOrSimulator } from "../lmstudio-or-simulator.js";
 
 const A4 = [595, 842] as const;

@@ -16,8 +16,8 @@ import {
   type OpenAIClient,
   wrapOpenAIClientError,
 } from "@langchain/openai";
-import { lmStudioSettings } from "../config/env.js";
 import type { ChatClampResult, ContextGuardLike, OverflowPolicy } from "../context-guard/types.js";
+import { lmStudioSettings } from "../env/env.js";
 import { droppedConnectionErrorFor, unreachableErrorFor } from "../lmstudio/connection-errors.js";
 import { mapLMStudioError } from "../lmstudio/error-mapping.js";
 import {

@@ -1,6 +1,6 @@
 import type { BaseChatOpenAIFields, ChatOpenAICompletionsCallOptions } from "@langchain/openai";
-import type { LMStudioSettings } from "../config/env.js";
 import type { ContextGuardLike, OverflowPolicy } from "../context-guard/types.js";
+import type { LMStudioSettings } from "../env/env.js";
 
 /**
  * Sampling and loading options LM Studio understands beyond the OpenAI set. Typed here so users

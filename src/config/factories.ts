@@ -3,8 +3,8 @@ import type { BaseChatModel } from "@langchain/core/language_models/chat_models"
 import { ChatOpenAI, OpenAIEmbeddings } from "@langchain/openai";
 import { ChatLMStudio } from "../chat/index.js";
 import { LMStudioEmbeddings } from "../embeddings/index.js";
+import { loadConfig, type ProviderConfig } from "../env/env.js";
 import { importOptionalPeer } from "../lmstudio/optional-peer.js";
-import { loadConfig, type ProviderConfig } from "./env.js";
 
 /**
  * One switch (LLM_PROVIDER) for apps that run against OpenAI, Ollama or LM Studio. The factories

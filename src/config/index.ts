@@ -1,3 +1,5 @@
+/** langchain-lmstudio/config: the validated environment and the LLM_PROVIDER factories. */
+
 export {
   environmentSchema,
   InvalidEnvironmentError,
@@ -8,7 +10,7 @@ export {
   OLLAMA_DEFAULT_BASE_URL,
   type Provider,
   type ProviderConfig,
-} from "./env.js";
+} from "../env/env.js";
 export {
   type ChatModelOverrides,
   createChatModel,

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { BaseMessage } from "@langchain/core/messages";
-import { LMSTUDIO_DEFAULT_BASE_URL, lmStudioSettings } from "../config/env.js";
+import { LMSTUDIO_DEFAULT_BASE_URL, lmStudioSettings } from "../env/env.js";
 import { unreachableErrorFor } from "../lmstudio/connection-errors.js";
 import { LMStudioModelNotFoundError } from "../lmstudio/errors.js";
 import { fitChat, imageTokens, messagesToTurns } from "./clamp.js";

@@ -1,42 +1,38 @@
-/** The context guard's public surface. */
-export { fitChat, IMAGE_TOKEN_ESTIMATE, messagesToTurns } from "./clamp.js";
+/** langchain-lmstudio/context-guard: measure each model's usable context and keep requests inside it. */
+
 export {
   ContextGuard,
   type ContextGuardOptions,
   createContextGuard,
   type ModelLimits,
 } from "./context-guard.js";
-export type {
-  ChatTurn,
-  DownloadedModel,
-  HostFailureKind,
-  InstanceRef,
-  LoadedInstance,
-  LoadRequest,
-  LoadResult,
-  LoadSettings,
-  ModelHost,
-  ModelType,
-  ResourceEstimate,
-  RespondRequest,
-  RespondResult,
-} from "./host.js";
-export { ModelHostError } from "./host.js";
-export { ModelBusyError, RegistryJournal, type SearchJournal } from "./journal.js";
-export { classifyHostError, SdkModelHost, type SdkModelHostOptions, sdkVersion } from "./model-host.js";
-export { ContextRegistry, type RegistryHealth, type RegistryOptions } from "./registry.js";
-export { defaultRegistryPath, lmStudioHome, resolveRegistryPath } from "./registry-path.js";
 export {
-  type EntryIdentity,
-  type EntryStatus,
-  entryKey,
-  type FailureKind,
-  loadSettingsFingerprint,
-  type ProbeRecord,
-  REGISTRY_FORMAT_VERSION,
-  type RegistryEntry,
-  type RegistryFile,
-  TEST_METHOD_VERSION,
+  type ChatTurn,
+  type DownloadedModel,
+  type HostFailureKind,
+  type InstanceRef,
+  type LoadedInstance,
+  type LoadRequest,
+  type LoadResult,
+  type LoadSettings,
+  type ModelHost,
+  ModelHostError,
+  type ModelType,
+  type ResourceEstimate,
+  type RespondRequest,
+  type RespondResult,
+} from "./host.js";
+export { ModelBusyError, RegistryJournal, type SearchJournal } from "./journal.js";
+export { SdkModelHost, type SdkModelHostOptions } from "./model-host.js";
+export { ContextRegistry, type RegistryHealth, type RegistryOptions } from "./registry.js";
+export { defaultRegistryPath, resolveRegistryPath } from "./registry-path.js";
+export type {
+  EntryIdentity,
+  EntryStatus,
+  FailureKind,
+  ProbeRecord,
+  RegistryEntry,
+  RegistryFile,
 } from "./registry-schema.js";
-export { type SearchOptions, type SearchResult, type SearchState, searchUsableContext } from "./search.js";
+export { type SearchOptions, type SearchResult, searchUsableContext } from "./search.js";
 export type { ChatClampRequest, ChatClampResult, ContextGuardLike, OverflowPolicy } from "./types.js";

@@ -1,6 +1,6 @@
 import { Embeddings, type EmbeddingsParams } from "@langchain/core/embeddings";
-import { LMSTUDIO_DEFAULT_BASE_URL, type LMStudioSettings, lmStudioSettings } from "../config/env.js";
 import { SdkModelHost } from "../context-guard/model-host.js";
+import { LMSTUDIO_DEFAULT_BASE_URL, type LMStudioSettings, lmStudioSettings } from "../env/env.js";
 import { fetchLMStudioJson } from "../lmstudio/fetch-json.js";
 import { normalizeBaseUrl } from "../lmstudio/urls.js";
 import { planBatches } from "./batching.js";

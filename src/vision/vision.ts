@@ -3,7 +3,7 @@ import { type ContentBlock, HumanMessage } from "@langchain/core/messages";
 import type { Runnable } from "@langchain/core/runnables";
 import { ChatLMStudio } from "../chat/index.js";
 import type { ChatLMStudioFields } from "../chat/types.js";
-import { LMSTUDIO_DEFAULT_BASE_URL, type LMStudioSettings, lmStudioSettings } from "../config/env.js";
+import { LMSTUDIO_DEFAULT_BASE_URL, type LMStudioSettings, lmStudioSettings } from "../env/env.js";
 import { normalizeBaseUrl } from "../lmstudio/urls.js";
 import { type ImageContentOptions, type ImageContentPart, toImageContent } from "./image-content.js";
 import type { ImageInput } from "./image-source.js";

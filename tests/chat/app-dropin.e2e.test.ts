@@ -4,7 +4,8 @@ import { tool } from "@langchain/core/tools";
 import { createReactAgent } from "@langchain/langgraph/prebuilt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod/v4";
-import { ChatLMStudio, createChatModel } from "../../src/index.js";
+import { createChatModel } from "../../src/config/index.js";
+import { ChatLMStudio } from "../../src/index.js";
 import { type RunningSimulator, startSimulator } from "../../src/testing/index.js";
 
 /**

@@ -2,17 +2,15 @@ import { readFileSync } from "node:fs";
 import { ChatOllama, OllamaEmbeddings } from "@langchain/ollama";
 import { ChatOpenAI, OpenAIEmbeddings } from "@langchain/openai";
 import { describe, expect, it } from "vitest";
-import { LMStudioEmbeddings } from "../../src/embeddings/index.js";
 import {
-  ChatLMStudio,
   createChatModel,
   createEmbeddings,
   createVisionModel,
   environmentSchema,
   InvalidEnvironmentError,
-  importOptionalPeer,
-  MissingOptionalDependencyError,
-} from "../../src/index.js";
+} from "../../src/config/index.js";
+import { ChatLMStudio, LMStudioEmbeddings, MissingOptionalDependencyError } from "../../src/index.js";
+import { importOptionalPeer } from "../../src/lmstudio/optional-peer.js";
 
 describe("createChatModel / createVisionModel / createEmbeddings", () => {
   it("defaults to LM Studio, configured from the given environment only", async () => {

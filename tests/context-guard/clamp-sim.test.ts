@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AIMessage, type BaseMessage, HumanMessage, SystemMessage } from "@langchain/core/messages";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { ContextRegistry, createContextGuard, entryKey } from "../../src/context-guard/index.js";
-import { freshEntry } from "../../src/context-guard/registry-schema.js";
+import { ContextRegistry, createContextGuard } from "../../src/context-guard/index.js";
+import { entryKey, freshEntry } from "../../src/context-guard/registry-schema.js";
 import { LMStudioContextOverflowError } from "../../src/lmstudio/errors.js";
 import { type RunningSimulator, startSimulator } from "../../src/testing/index.js";
 

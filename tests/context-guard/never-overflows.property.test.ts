@@ -9,13 +9,8 @@ import { join } from "node:path";
 import { AIMessage, type BaseMessage, HumanMessage, SystemMessage } from "@langchain/core/messages";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  ChatLMStudio,
-  type ContextGuard,
-  createContextGuard,
-  LMStudioContextOverflowError,
-  type OverflowPolicy,
-} from "../../src/index.js";
+import { type ContextGuard, createContextGuard } from "../../src/context-guard/index.js";
+import { ChatLMStudio, LMStudioContextOverflowError, type OverflowPolicy } from "../../src/index.js";
 import { type RunningSimulator, startSimulator } from "../../src/testing/index.js";
 
 const MODEL = "claims-16k";

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type PipelineRun, runCategorization } from "../../examples/categorize/pipeline.js";
 import { RESULT_COLUMNS, type ResultRecord } from "../../examples/categorize/result-record.js";
 import { generateSamples } from "../../examples/categorize/samples.js";
-import { ContextRegistry } from "../../src/index.js";
+import { ContextRegistry } from "../../src/context-guard/index.js";
 import { DEFAULT_MODELS, type RunningSimulator, startSimulator } from "../../src/testing/index.js";
 
 /** A strict RFC 4180 reader, written independently of the pipeline's writer so it can catch its mistakes. */

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeSamplePdf, run } from "../../examples/vision/describe-pdf.js";
-import { pdfText } from "../../src/index.js";
 import { type RunningSimulator, startSimulator } from "../../src/testing/index.js";
+import { pdfText } from "../../src/vision/index.js";
 
 let sim: RunningSimulator;
 beforeAll(async () => {

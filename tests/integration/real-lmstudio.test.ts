@@ -4,13 +4,10 @@
  * simulator; these checks exist to catch where the simulator and a real server disagree.
  */
 import { describe, expect, it } from "vitest";
-import {
-  ChatLMStudio,
-  LMStudioEmbeddings,
-  listLMStudioModels,
-  lmStudioSettings,
-  SdkModelHost,
-} from "../../src/index.js";
+import { lmStudioSettings } from "../../src/config/index.js";
+import { SdkModelHost } from "../../src/context-guard/index.js";
+import { ChatLMStudio, LMStudioEmbeddings } from "../../src/index.js";
+import { listLMStudioModels } from "../../src/lmstudio/model-info.js";
 
 const { baseUrl, apiKey } = lmStudioSettings();
 

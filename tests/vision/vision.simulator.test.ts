@@ -1,11 +1,8 @@
 import sharp from "sharp";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import {
-  LMStudioModelNotFoundError,
-  LMStudioVision,
-  LMStudioVisionNotSupportedError,
-} from "../../src/index.js";
+import { LMStudioModelNotFoundError, LMStudioVisionNotSupportedError } from "../../src/index.js";
 import { type RunningSimulator, startSimulator } from "../../src/testing/index.js";
+import { LMStudioVision } from "../../src/vision/index.js";
 import { makeLargeJpeg, makePng, makeWebp } from "../fixtures/images.js";
 import { makeTextAndScanPdf, TEXT_PAGE_SENTENCE } from "../fixtures/pdf.js";
 

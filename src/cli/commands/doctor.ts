@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { sdkVersion } from "../../context-guard/index.js";
+import { sdkVersion } from "../../context-guard/model-host.js";
 import { serverOrigin } from "../../lmstudio/urls.js";
 import {
   baseUrlOf,

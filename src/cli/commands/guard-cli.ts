@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import pc from "picocolors";
-import { colorDisabled, lmStudioSettings } from "../../config/env.js";
 import { ContextGuard, ContextRegistry, resolveRegistryPath } from "../../context-guard/index.js";
+import { colorDisabled, lmStudioSettings } from "../../env/env.js";
 
 /**
  * What the guard's commands share: the server and registry options, a guard built from them, and

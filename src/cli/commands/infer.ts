@@ -1,6 +1,6 @@
 import { HumanMessage } from "@langchain/core/messages";
 import type { Command } from "commander";
-import { messagesToTurns } from "../../context-guard/index.js";
+import { messagesToTurns } from "../../context-guard/clamp.js";
 import type { OverflowPolicy } from "../../context-guard/types.js";
 import { type GuardCliOptions, openGuard, printJson, withGuardOptions } from "./guard-cli.js";
 import { parseVars, promptFromLibrary, readPromptLibrary, renderPrompt } from "./prompt-library.js";
