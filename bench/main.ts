@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark against the simulator on loopback, ratios measured in one run.
- *   npm run bench -- [--only chat,embeddings,context,categorize] [--quick]
+ *   npm run bench -- [--only import,chat,embeddings,context,categorize] [--quick]
  * Not part of `npm test`; nothing here asserts a time.
  */
 import { cpus, totalmem } from "node:os";
@@ -9,12 +9,13 @@ import { benchCategorize } from "./categorize.js";
 import { benchChat } from "./chat.js";
 import { benchContextSearch } from "./context-search.js";
 import { benchEmbeddings } from "./embeddings.js";
+import { benchImportCost } from "./import-cost.js";
 import { startSimulatorProcess } from "./simulator-process.js";
 
 const { values } = parseArgs({
   options: { only: { type: "string" }, quick: { type: "boolean", default: false } },
 });
-const ALL = ["chat", "embeddings", "context", "categorize"] as const;
+const ALL = ["import", "chat", "embeddings", "context", "categorize"] as const;
 const selected = new Set(values.only ? values.only.split(",") : ALL);
 const quick = values.quick;
 
@@ -25,6 +26,8 @@ console.log(
 );
 
 const started = performance.now();
+// Before the simulator starts, so its process does not compete with the children being timed.
+if (selected.has("import")) console.log(`${await benchImportCost(quick ? 3 : 21)}\n`);
 const sim = await startSimulatorProcess();
 console.log(`simulator in its own process (pid ${sim.pid}) at ${sim.baseUrl}\n`);
 try {

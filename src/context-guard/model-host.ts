@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { LMStudioClient, type LoggerInterface, type ModelInfo } from "@lmstudio/sdk";
+import type { LMStudioClient, LoggerInterface, ModelInfo } from "@lmstudio/sdk";
 import { sdkWebSocketUrl } from "../lmstudio/urls.js";
 import type {
   ChatTurn,
@@ -17,9 +17,11 @@ import type {
   RespondResult,
 } from "./host.js";
 import { ModelHostError } from "./host.js";
+import { type LMStudioSdk, loadSdk } from "./load-sdk.js";
 
 /**
- * The only file that imports `@lmstudio/sdk`: an SDK version change is a change here and nowhere else.
+ * The only file that uses `@lmstudio/sdk` (loaded on first call by load-sdk.ts): an SDK version change
+ * is a change here and nowhere else.
  * Every call goes through a dynamic handle by identifier, so a reconnect after a dropped WebSocket
  * keeps working with instances loaded before it.
  */
@@ -124,11 +126,11 @@ export class SdkModelHost implements ModelHost {
 
   constructor(private readonly options: SdkModelHostOptions) {}
 
-  private sdk(): LMStudioClient {
+  private sdk(sdk: LMStudioSdk): LMStudioClient {
     if (this.client === undefined) {
       const apiToken =
         this.options.apiKey && SDK_TOKEN.test(this.options.apiKey) ? this.options.apiKey : undefined;
-      this.client = new LMStudioClient({
+      this.client = new sdk.LMStudioClient({
         baseUrl: sdkWebSocketUrl(this.options.baseUrl),
         logger: this.options.logger ?? silentLogger,
         ...(apiToken ? { apiToken } : {}),
@@ -139,8 +141,10 @@ export class SdkModelHost implements ModelHost {
 
   /** Runs one SDK call; a dropped connection discards the client so the next call reconnects. */
   private async call<T>(run: (client: LMStudioClient) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    // Outside the try: a missing SDK reaches the caller as MissingOptionalDependencyError, not a host failure.
+    const sdk = await loadSdk();
     try {
-      return await run(this.sdk());
+      return await run(this.sdk(sdk));
     } catch (error) {
       const failure = classifyHostError(error, signal);
       if (failure.kind === "disconnect") await this.dropClient();
