@@ -10,10 +10,10 @@ export class MissingOptionalDependencyError extends LangChainError {
   constructor(
     readonly packageName: string,
     purpose: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; installHint?: string },
   ) {
     super(
-      `${purpose} needs the optional package ${packageName}. Install it with: npm install ${packageName}`,
+      `${purpose} needs the optional package ${packageName}. Install it with: ${options?.installHint ?? `npm install ${packageName}`}`,
     );
     if (options?.cause !== undefined) this.cause = options.cause;
     stampRetryable(this, false);
@@ -30,12 +30,16 @@ export async function importOptionalPeer<T>(
   packageName: string,
   purpose: string,
   importer: () => Promise<T>,
+  installHint?: string,
 ): Promise<T> {
   try {
     return await importer();
   } catch (error) {
     if (isModuleNotFound(error))
-      throw new MissingOptionalDependencyError(packageName, purpose, { cause: error });
+      throw new MissingOptionalDependencyError(packageName, purpose, {
+        cause: error,
+        ...(installHint ? { installHint } : {}),
+      });
     throw error;
   }
 }
