@@ -38,7 +38,11 @@ import {
   toLMStudioMessages,
 } from "./request-shaping.js";
 import { MODEL_PROVIDER, separateReasoningOf, toLMStudioAIMessage, usageChunk } from "./response-parsing.js";
-import { buildStructuredOutput } from "./structured-output.js";
+import {
+  buildStructuredOutput,
+  type StructuredOutput,
+  type StructuredOutputSchema,
+} from "./structured-output.js";
 import { ThinkTagSplitter } from "./think-tag-splitter.js";
 import type { ChatLMStudioCallOptions, ChatLMStudioFields } from "./types.js";
 
@@ -265,26 +269,24 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
     });
   }
 
-  override withStructuredOutput<RunOutput extends Record<string, unknown> = Record<string, unknown>>(
-    // biome-ignore lint/suspicious/noExplicitAny: mirrors the parent's overloads (zod v3/v4, Standard Schema, JSON Schema).
-    outputSchema: any,
+  // The same overloads as ChatOpenAI's, so the result type is inferred from a zod v3/v4 or Standard
+  // Schema; a plain JSON Schema gives a loose record, as there.
+  override withStructuredOutput<RunOutput extends StructuredOutput = StructuredOutput>(
+    outputSchema: StructuredOutputSchema<RunOutput>,
     config?: StructuredOutputMethodOptions<false>,
   ): Runnable<BaseLanguageModelInput, RunOutput>;
-  override withStructuredOutput<RunOutput extends Record<string, unknown> = Record<string, unknown>>(
-    // biome-ignore lint/suspicious/noExplicitAny: see above.
-    outputSchema: any,
+  override withStructuredOutput<RunOutput extends StructuredOutput = StructuredOutput>(
+    outputSchema: StructuredOutputSchema<RunOutput>,
     config?: StructuredOutputMethodOptions<true>,
   ): Runnable<BaseLanguageModelInput, { raw: BaseMessage; parsed: RunOutput }>;
-  override withStructuredOutput<RunOutput extends Record<string, unknown> = Record<string, unknown>>(
-    // biome-ignore lint/suspicious/noExplicitAny: see above.
-    outputSchema: any,
+  override withStructuredOutput<RunOutput extends StructuredOutput = StructuredOutput>(
+    outputSchema: StructuredOutputSchema<RunOutput>,
     config?: StructuredOutputMethodOptions<boolean>,
   ):
     | Runnable<BaseLanguageModelInput, RunOutput>
     | Runnable<BaseLanguageModelInput, { raw: BaseMessage; parsed: RunOutput }>;
-  override withStructuredOutput<RunOutput extends Record<string, unknown> = Record<string, unknown>>(
-    // biome-ignore lint/suspicious/noExplicitAny: see above.
-    outputSchema: any,
+  override withStructuredOutput<RunOutput extends StructuredOutput = StructuredOutput>(
+    outputSchema: StructuredOutputSchema<RunOutput>,
     config?: StructuredOutputMethodOptions<boolean>,
   ):
     | Runnable<BaseLanguageModelInput, RunOutput>

@@ -10,6 +10,8 @@ import {
 import type { AIMessageChunk, BaseMessage } from "@langchain/core/messages";
 import type { Runnable } from "@langchain/core/runnables";
 import { toJsonSchema } from "@langchain/core/utils/json_schema";
+import type { SerializableSchema } from "@langchain/core/utils/standard_schema";
+import type { InteropZodType } from "@langchain/core/utils/types";
 import type { ChatLMStudioCallOptions } from "./types.js";
 
 /**
@@ -25,6 +27,19 @@ import type { ChatLMStudioCallOptions } from "./types.js";
  */
 
 export type StructuredOutputMethod = "jsonSchema" | "functionCalling" | "jsonMode";
+
+/** What structured output parses to: an object (ChatOpenAI's constraint, kept for drop-in compatibility). */
+// biome-ignore lint/suspicious/noExplicitAny: ChatOpenAI's and core's constraint; `unknown` values would make every JSON Schema result unusable without casts.
+export type StructuredOutput = Record<string, any>;
+
+/**
+ * The schemas `withStructuredOutput` takes, as ChatOpenAI: zod v3 or v4 and Standard Schema (the
+ * result type is inferred from them), a JSON Schema object, or an OpenAI function definition.
+ */
+export type StructuredOutputSchema<RunOutput extends StructuredOutput = StructuredOutput> =
+  | InteropZodType<RunOutput>
+  | SerializableSchema<RunOutput>
+  | StructuredOutput;
 
 interface ConfigurableModel {
   withConfig(config: Partial<ChatLMStudioCallOptions>): Runnable<BaseLanguageModelInput, AIMessageChunk>;
@@ -64,10 +79,9 @@ function asFunctionDefinition(
   };
 }
 
-export function buildStructuredOutput<RunOutput extends Record<string, unknown>>(
+export function buildStructuredOutput<RunOutput extends StructuredOutput>(
   model: ConfigurableModel,
-  // biome-ignore lint/suspicious/noExplicitAny: the same schema union BaseChatModel.withStructuredOutput accepts (zod v3/v4, Standard Schema, JSON Schema).
-  schema: any,
+  schema: StructuredOutputSchema<RunOutput>,
   config: StructuredOutputMethodOptions<boolean> | undefined,
 ):
   | Runnable<BaseLanguageModelInput, RunOutput>

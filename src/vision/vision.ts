@@ -2,6 +2,7 @@ import type { BaseLanguageModelInput } from "@langchain/core/language_models/bas
 import { type ContentBlock, HumanMessage } from "@langchain/core/messages";
 import type { Runnable } from "@langchain/core/runnables";
 import { ChatLMStudio } from "../chat/index.js";
+import type { StructuredOutput, StructuredOutputSchema } from "../chat/structured-output.js";
 import type { ChatLMStudioFields } from "../chat/types.js";
 import { LMSTUDIO_DEFAULT_BASE_URL, type LMStudioSettings, lmStudioSettings } from "../env/env.js";
 import { normalizeBaseUrl } from "../lmstudio/urls.js";
@@ -23,8 +24,8 @@ export interface LMStudioVisionParams {
   settings?: LMStudioSettings;
 }
 
-/** A JSON Schema object or a Zod schema, as `withStructuredOutput` takes it. */
-export type DocumentSchema = Parameters<ChatLMStudio["withStructuredOutput"]>[0];
+/** A zod v3/v4 or Standard Schema (the page results are typed from it) or a JSON Schema object. */
+export type DocumentSchema<T extends StructuredOutput = StructuredOutput> = StructuredOutputSchema<T>;
 
 export interface DescribeDocumentOptions extends PdfReadOptions {
   /** 1-based pages to describe (default: every page). */
@@ -133,10 +134,10 @@ export class LMStudioVision {
    * is "ignore"); the rest are rendered and sent as images. With a schema, each answer is the parsed
    * structured output.
    */
-  async describeDocument(
+  async describeDocument<T extends StructuredOutput = StructuredOutput>(
     pdf: PdfInput,
-    options: DescribeDocumentOptions & { schema: DocumentSchema },
-  ): Promise<Array<PageDescription<Record<string, unknown>>>>;
+    options: Omit<DescribeDocumentOptions, "schema"> & { schema: DocumentSchema<T> },
+  ): Promise<Array<PageDescription<T>>>;
   async describeDocument(
     pdf: PdfInput,
     options?: DescribeDocumentOptions,
@@ -144,7 +145,7 @@ export class LMStudioVision {
   async describeDocument(
     pdf: PdfInput,
     options: DescribeDocumentOptions = {},
-  ): Promise<Array<PageDescription<string | Record<string, unknown>>>> {
+  ): Promise<Array<PageDescription<string | StructuredOutput>>> {
     const prompt = options.prompt ?? DEFAULT_PAGE_PROMPT;
     const texts = await pdfText(pdf, options);
     const pages = options.pages ?? texts.map(({ page }) => page);
@@ -163,14 +164,14 @@ export class LMStudioVision {
     const runnable: Runnable<BaseLanguageModelInput, unknown> = options.schema
       ? this.chat.withStructuredOutput(options.schema)
       : this.chat;
-    const results: Array<PageDescription<string | Record<string, unknown>>> = [];
+    const results: Array<PageDescription<string | StructuredOutput>> = [];
     for (const page of pages) {
       const png = rendered.get(page);
       const content = png
         ? [textBlock(prompt), imageBlock(await toImageContent(png, this.imageOptions))]
         : [textBlock(`${prompt}\n\n--- page ${page} ---\n${texts[page - 1]?.text ?? ""}`)];
       const raw = await runnable.invoke([new HumanMessage({ content })], { signal: options.signal });
-      const output = options.schema ? (raw as Record<string, unknown>) : (raw as { text: string }).text;
+      const output = options.schema ? (raw as StructuredOutput) : (raw as { text: string }).text;
       results.push({ page, via: png ? "image" : "text", output });
     }
     return results;
