@@ -11,7 +11,7 @@ import { AIMessage, AIMessageChunk, type BaseMessage, type UsageMetadata } from 
 import type { ChatGenerationChunk, ChatResult } from "@langchain/core/outputs";
 import type { Runnable } from "@langchain/core/runnables";
 import { ChatOpenAICompletions, type OpenAIClient, wrapOpenAIClientError } from "@langchain/openai";
-import { lmStudioSettings } from "../config/env.js";
+import { lmStudioSettingsFor } from "../config/env.js";
 import type { ChatClampResult, ContextGuardLike, OverflowPolicy } from "../context-guard/types.js";
 import { droppedConnectionErrorFor, unreachableErrorFor } from "../lmstudio/connection-errors.js";
 import { mapLMStudioError } from "../lmstudio/error-mapping.js";
@@ -159,16 +159,14 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
   constructor(modelOrFields?: string | ChatLMStudioFields, maybeFields?: Omit<ChatLMStudioFields, "model">) {
     const fields: ChatLMStudioFields =
       typeof modelOrFields === "string" ? { ...maybeFields, model: modelOrFields } : { ...modelOrFields };
-    // Only consult the environment for what the caller left out, so explicit settings never
-    // fail on an unrelated bad variable.
-    const needsEnvironment =
-      fields.baseUrl === undefined ||
-      fields.model === undefined ||
-      fields.apiKey === undefined ||
-      fields.maxTokens === undefined;
-    const settings = fields.settings ?? (needsEnvironment ? lmStudioSettings() : undefined);
-    const baseUrl = normalizeBaseUrl(fields.baseUrl ?? settings?.baseUrl ?? "http://localhost:1234/v1");
-    const apiKey = fields.apiKey ?? settings?.apiKey;
+    const settings = lmStudioSettingsFor(fields.settings, [
+      fields.baseUrl,
+      fields.model,
+      fields.apiKey,
+      fields.maxTokens,
+    ]);
+    const baseUrl = normalizeBaseUrl(fields.baseUrl ?? settings.baseUrl);
+    const apiKey = fields.apiKey ?? settings.apiKey;
     const {
       contextGuard,
       overflow,
@@ -184,8 +182,8 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
     super({
       ...openAIFields,
       baseUrl,
-      model: fields.model ?? settings?.model ?? "",
-      maxTokens: fields.maxTokens ?? settings?.maxTokens,
+      model: fields.model ?? settings.model ?? "",
+      maxTokens: fields.maxTokens ?? settings.maxTokens,
       ...(apiKey !== undefined ? { apiKey } : {}),
       ...(topK !== undefined ? { topK } : {}),
       ...(minP !== undefined ? { minP } : {}),

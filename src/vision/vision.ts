@@ -3,7 +3,7 @@ import { type ContentBlock, HumanMessage } from "@langchain/core/messages";
 import type { Runnable } from "@langchain/core/runnables";
 import { ChatLMStudio } from "../chat/index.js";
 import type { ChatLMStudioFields } from "../chat/types.js";
-import { LMSTUDIO_DEFAULT_BASE_URL, type LMStudioSettings, lmStudioSettings } from "../config/env.js";
+import { type LMStudioSettings, lmStudioSettingsFor } from "../config/env.js";
 import { normalizeBaseUrl } from "../lmstudio/urls.js";
 import { type ImageContentOptions, type ImageContentPart, toImageContent } from "./image-content.js";
 import type { ImageInput } from "./image-source.js";
@@ -75,11 +75,7 @@ export class LMStudioVision {
   private visionCheck?: Promise<void>;
 
   constructor(fields: LMStudioVisionParams = {}) {
-    // The environment is read only for what the caller left out (see LMStudioEmbeddings).
-    const needsEnvironment =
-      fields.model === undefined || fields.baseUrl === undefined || fields.apiKey === undefined;
-    const settings: LMStudioSettings =
-      fields.settings ?? (needsEnvironment ? lmStudioSettings() : { baseUrl: LMSTUDIO_DEFAULT_BASE_URL });
+    const settings = lmStudioSettingsFor(fields.settings, [fields.model, fields.baseUrl, fields.apiKey]);
     const model = fields.model ?? settings.visionModel;
     if (!model) {
       throw new Error(
