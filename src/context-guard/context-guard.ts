@@ -356,6 +356,7 @@ export class ContextGuard implements ContextGuardLike {
   }
 }
 
+/** @deprecated Use `new ContextGuard(options)`; this adds nothing to the constructor. */
 export function createContextGuard(options: ContextGuardOptions = {}): ContextGuard {
   return new ContextGuard(options);
 }

@@ -1,5 +1,5 @@
 /** The context guard's public surface. */
-export { fitChat, IMAGE_TOKEN_ESTIMATE, messagesToTurns } from "./clamp.js";
+export { IMAGE_TOKEN_ESTIMATE, messagesToTurns } from "./clamp.js";
 export {
   ContextGuard,
   type ContextGuardOptions,

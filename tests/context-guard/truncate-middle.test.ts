@@ -1,6 +1,6 @@
 import { HumanMessage, SystemMessage } from "@langchain/core/messages";
 import { describe, expect, it } from "vitest";
-import { fitChat } from "../../src/context-guard/index.js";
+import { fitChat } from "../../src/context-guard/clamp.js";
 import { countSimulatorTokens } from "../../src/testing/index.js";
 
 const count = async (messages: { content: unknown }[]) =>
