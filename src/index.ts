@@ -30,6 +30,7 @@ export {
   LMStudioEmptyResponseError,
   LMStudioModelNotFoundError,
   LMStudioNoModelLoadedError,
+  LMStudioNoModelSelectedError,
   LMStudioNotEmbeddingModelError,
   LMStudioRequestError,
   LMStudioUnreachableError,

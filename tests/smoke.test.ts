@@ -1,4 +1,6 @@
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { expect, test } from "vitest";
 import { ChatLMStudio, VERSION } from "../src/index.js";
 
@@ -13,4 +15,12 @@ test("VERSION matches package.json and is recorded on models for traces", () => 
   expect(VERSION).toBe(pkg.version);
   const model = new ChatLMStudio("some-model", { baseUrl: "http://127.0.0.1:1/v1" });
   expect(model.metadata?.versions).toMatchObject({ "langchain-lmstudio": pkg.version });
+});
+
+test("the CLI reports the same VERSION", () => {
+  const main = fileURLToPath(new URL("../src/cli/main.ts", import.meta.url));
+  const printed = execFileSync(process.execPath, ["--import", "tsx", main, "--version"], {
+    encoding: "utf8",
+  });
+  expect(printed.trim()).toBe(VERSION);
 });

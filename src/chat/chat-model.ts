@@ -8,22 +8,18 @@ import type { ChatModelStreamEvent } from "@langchain/core/language_models/event
 import type { ModelProfile } from "@langchain/core/language_models/profile";
 import type { Serialized } from "@langchain/core/load/serializable";
 import { AIMessage, AIMessageChunk, type BaseMessage, type UsageMetadata } from "@langchain/core/messages";
-import { ChatGenerationChunk, type ChatResult } from "@langchain/core/outputs";
+import type { ChatGenerationChunk, ChatResult } from "@langchain/core/outputs";
 import type { Runnable } from "@langchain/core/runnables";
-import {
-  ChatOpenAICompletions,
-  convertMessagesToCompletionsMessageParams,
-  type OpenAIClient,
-  wrapOpenAIClientError,
-} from "@langchain/openai";
+import { ChatOpenAICompletions, type OpenAIClient, wrapOpenAIClientError } from "@langchain/openai";
 import type { ChatClampResult, ContextGuardLike, OverflowPolicy } from "../context-guard/types.js";
-import { lmStudioSettings } from "../env/env.js";
+import { lmStudioSettingsFor } from "../env/env.js";
 import { droppedConnectionErrorFor, unreachableErrorFor } from "../lmstudio/connection-errors.js";
 import { mapLMStudioError } from "../lmstudio/error-mapping.js";
 import {
   LMStudioEmptyResponseError,
   LMStudioModelNotFoundError,
   LMStudioNoModelLoadedError,
+  LMStudioNoModelSelectedError,
   LMStudioRequestError,
 } from "../lmstudio/errors.js";
 import { listLMStudioModels, visionModelKeys } from "../lmstudio/model-info.js";
@@ -37,13 +33,18 @@ import {
   shapeLMStudioRequest,
   toLMStudioMessages,
 } from "./request-shaping.js";
-import { MODEL_PROVIDER, separateReasoningOf, toLMStudioAIMessage, usageChunk } from "./response-parsing.js";
+import {
+  MODEL_PROVIDER,
+  toLMStudioAIMessage,
+  toOpenAICompletion,
+  toOpenAICompletionChunk,
+} from "./response-parsing.js";
+import { LMStudioStreamShaper } from "./stream-shaping.js";
 import {
   buildStructuredOutput,
   type StructuredOutput,
   type StructuredOutputSchema,
 } from "./structured-output.js";
-import { ThinkTagSplitter } from "./think-tag-splitter.js";
 import type { ChatLMStudioCallOptions, ChatLMStudioFields } from "./types.js";
 
 registerContentBlockTranslator();
@@ -60,9 +61,34 @@ const ERROR_CONTEXT_LOOKUP_MS = 1_500;
 type RequestOptions = OpenAIClient.RequestOptions & { maxRetries?: number };
 type StreamingRequest = OpenAIClient.Chat.ChatCompletionCreateParamsStreaming;
 type NonStreamingRequest = OpenAIClient.Chat.ChatCompletionCreateParamsNonStreaming;
-type ChatRequestBody = LMStudioCompletionParams & {
-  messages: OpenAIClient.Chat.ChatCompletionMessageParam[];
+
+/**
+ * Call options prepared by `sendPrepared`: the guard's clamp travels with them through the parent
+ * into `invocationParams`, and `completionWithRetry` recognises them when the parent passes them on.
+ */
+const PREPARED_CALL = Symbol("ChatLMStudio.preparedCall");
+type PreparedCallOptions = ChatLMStudioCallOptions & {
+  [PREPARED_CALL]?: { clamp: ChatClampResult | undefined };
 };
+
+/** One call as sent: the model the request names, the (possibly clamped) messages, the prepared options. */
+interface PreparedCall<Options> {
+  model: string;
+  messages: BaseMessage[];
+  options: Options;
+}
+
+/**
+ * The parent's streaming path passes its call options where request options belong; take the
+ * request options out of them (signal, retries and the caller's `options`), as its other path does.
+ */
+function requestOptionsFrom(
+  requestOptions: RequestOptions | PreparedCallOptions | undefined,
+): RequestOptions {
+  if (!requestOptions || !(PREPARED_CALL in requestOptions)) return (requestOptions ?? {}) as RequestOptions;
+  const call = requestOptions as PreparedCallOptions;
+  return { signal: call.signal, maxRetries: call.maxRetries, ...call.options } as RequestOptions;
+}
 
 /** Options ChatLMStudio adds that are both constructor fields and per-call options. */
 const LM_STUDIO_OPTION_KEYS = ["topK", "minP", "repeatPenalty", "ttl", "draftModel", "overflow"];
@@ -100,6 +126,8 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
 
   override lc_serializable = true;
 
+  override lc_namespace = ["langchain", "chat_models", "lmstudio"];
+
   override get lc_secrets(): { [key: string]: string } | undefined {
     return { apiKey: "LM_API_TOKEN" };
   }
@@ -135,16 +163,14 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
   constructor(modelOrFields?: string | ChatLMStudioFields, maybeFields?: Omit<ChatLMStudioFields, "model">) {
     const fields: ChatLMStudioFields =
       typeof modelOrFields === "string" ? { ...maybeFields, model: modelOrFields } : { ...modelOrFields };
-    // Only consult the environment for what the caller left out, so explicit settings never
-    // fail on an unrelated bad variable.
-    const needsEnvironment =
-      fields.baseUrl === undefined ||
-      fields.model === undefined ||
-      fields.apiKey === undefined ||
-      fields.maxTokens === undefined;
-    const settings = fields.settings ?? (needsEnvironment ? lmStudioSettings() : undefined);
-    const baseUrl = normalizeBaseUrl(fields.baseUrl ?? settings?.baseUrl ?? "http://localhost:1234/v1");
-    const apiKey = fields.apiKey ?? settings?.apiKey;
+    const settings = lmStudioSettingsFor(fields.settings, [
+      fields.baseUrl,
+      fields.model,
+      fields.apiKey,
+      fields.maxTokens,
+    ]);
+    const baseUrl = normalizeBaseUrl(fields.baseUrl ?? settings.baseUrl);
+    const apiKey = fields.apiKey ?? settings.apiKey;
     const {
       contextGuard,
       overflow,
@@ -160,8 +186,8 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
     super({
       ...openAIFields,
       baseUrl,
-      model: fields.model ?? settings?.model ?? "",
-      maxTokens: fields.maxTokens ?? settings?.maxTokens,
+      model: fields.model ?? settings.model ?? "",
+      maxTokens: fields.maxTokens ?? settings.maxTokens,
       ...(apiKey !== undefined ? { apiKey } : {}),
       ...(topK !== undefined ? { topK } : {}),
       ...(minP !== undefined ? { minP } : {}),
@@ -254,7 +280,7 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
       options ? { ...options, response_format: undefined } : options,
       extra,
     );
-    return shapeLMStudioRequest(base, {
+    const shaped = shapeLMStudioRequest(base, {
       responseFormat: options?.response_format,
       streaming: this.streaming || extra?.streaming === true,
       streamUsage: options?.streamUsage ?? this.streamUsage,
@@ -267,6 +293,9 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
         draftModel: options?.draftModel ?? this.draftModel,
       },
     });
+    // A prepared call sends what the guard chose: its instance and its output budget.
+    const clamp = (options as PreparedCallOptions | undefined)?.[PREPARED_CALL]?.clamp;
+    return clamp ? { ...shaped, model: clamp.model, max_tokens: clamp.maxTokens } : shaped;
   }
 
   // The same overloads as ChatOpenAI's, so the result type is inferred from a zod v3/v4 or Standard
@@ -300,32 +329,30 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
     runManager?: CallbackManagerForLLMRun,
   ): Promise<ChatResult> {
     options.signal?.throwIfAborted();
+    // The parent's streaming branch estimates usage with tiktoken (OpenAI's tokenizer, fetched over the
+    // network); gathering this class's own stream keeps the usage LM Studio reports.
     if (this.streaming) return this.generateByStreaming(messages, options, runManager);
 
-    const { request, response: data } = await this.sendRequest(messages, options, false, (body) =>
-      this.completionWithRetry(body as NonStreamingRequest, this.requestOptionsOf(options)),
+    const { model, response: result } = await this.sendPrepared(messages, options, false, (prepared, call) =>
+      super._generate(prepared, call, runManager),
     );
-    // An empty or non-object 200 body parses to undefined or a primitive: nothing was answered.
-    const choice = typeof data === "object" && data !== null ? data.choices?.[0] : undefined;
-    if (!choice?.message) throw new LMStudioEmptyResponseError(request.model);
-    const message = toLMStudioAIMessage(
-      // A completion's message is the assistant's whatever `role` says (or omits): converted by role,
-      // a missing one would come back as a generic ChatMessage instead of an AIMessage.
-      this._convertCompletionsMessageToBaseMessage({ ...choice.message, role: "assistant" }, data),
-      data,
-    );
+    // No generation: the body was empty, not an object, or had no message (see toOpenAICompletion).
+    const generation = result.generations[0];
+    if (!generation) throw new LMStudioEmptyResponseError(model);
+    const finishReason = generation.generationInfo?.finish_reason;
+    const message = toLMStudioAIMessage(generation.message, finishReason);
     const hasOutput =
-      (typeof message.content === "string" ? message.content.length > 0 : message.content.length > 0) ||
+      message.content.length > 0 ||
       (AIMessage.isInstance(message) && (message.tool_calls?.length ?? 0) > 0) ||
-      choice.finish_reason != null;
-    if (!hasOutput) throw new LMStudioEmptyResponseError(request.model);
+      finishReason != null;
+    if (!hasOutput) throw new LMStudioEmptyResponseError(model);
     const usage = AIMessage.isInstance(message) ? message.usage_metadata : undefined;
     return {
       generations: [
         {
           text: typeof message.content === "string" ? message.content : "",
           message,
-          generationInfo: choice.finish_reason ? { finish_reason: choice.finish_reason } : {},
+          generationInfo: finishReason ? { finish_reason: finishReason } : {},
         },
       ],
       llmOutput: llmOutputFor(usage),
@@ -338,16 +365,18 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
     runManager?: CallbackManagerForLLMRun,
   ): AsyncGenerator<ChatGenerationChunk> {
     options.signal?.throwIfAborted();
-    const { request, response: stream } = await this.sendRequest(messages, options, true, (body) =>
-      this.completionWithRetry(body as StreamingRequest, this.requestOptionsOf(options)),
+    const { model, response: stream } = await this.sendPrepared(
+      messages,
+      options,
+      true,
+      async (prepared, call) => {
+        // No runManager: tokens are reported below, as LM Studio's shaped chunks, not the raw deltas.
+        const chunks = super._streamResponseChunks(prepared, call);
+        // The request goes out on the first pull, so a failed request (an evicted instance) surfaces here.
+        return { chunks, first: await chunks.next() };
+      },
     );
-    const splitter = new ThinkTagSplitter({ startsInsideThink: this.templateOpensThink });
-    let defaultRole: OpenAIClient.Chat.ChatCompletionRole | undefined;
-    let usage: OpenAIClient.CompletionUsage | undefined;
-    let sawOutput = false;
-    let sentModel = false;
-    let responseId: string | undefined;
-
+    const shaper = new LMStudioStreamShaper(model, this.templateOpensThink);
     const emit = async (chunk: ChatGenerationChunk, index: number) => {
       await runManager?.handleLLMNewToken(
         chunk.text ?? "",
@@ -361,91 +390,27 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
     };
 
     try {
-      for await (const data of stream) {
-        if (options.signal?.aborted) break;
-        if (data.usage) usage = data.usage;
-        responseId ??= data.id;
-        const choice = data.choices?.[0];
-        if (!choice?.delta) continue;
-        const delta = choice.delta;
-        const message = this._convertCompletionsDeltaToBaseMessageChunk(delta, data, defaultRole);
-        defaultRole = delta.role ?? defaultRole;
-        if (!AIMessageChunk.isInstance(message) || typeof message.content !== "string") continue;
-
-        const split = splitter.push(message.content);
-        const reasoning = [
-          separateReasoningOf(delta as { reasoning_content?: unknown; reasoning?: unknown }),
-          split.reasoning,
-        ]
-          .filter((part): part is string => typeof part === "string" && part.length > 0)
-          .join("");
-        const hasToolCalls = (message.tool_call_chunks?.length ?? 0) > 0;
-        const finished = choice.finish_reason != null;
-        if (!split.content && !reasoning && !hasToolCalls && !finished) continue;
-        sawOutput = true;
-
-        const additional_kwargs = { ...message.additional_kwargs };
-        delete additional_kwargs.reasoning_content;
-        if (reasoning) additional_kwargs.reasoning_content = reasoning;
-        const response_metadata: Record<string, unknown> = { model_provider: MODEL_PROVIDER };
-        // Strings concatenate when chunks merge, so the model name goes on exactly one chunk.
-        if (!sentModel && data.model) {
-          response_metadata.model = data.model;
-          response_metadata.model_name = data.model;
-          sentModel = true;
-        }
-        const generationInfo: Record<string, unknown> = {};
-        if (finished) {
-          generationInfo.finish_reason = choice.finish_reason;
-          if (data.system_fingerprint) generationInfo.system_fingerprint = data.system_fingerprint;
-        }
-        const chunk = new ChatGenerationChunk({
-          message: new AIMessageChunk({
-            content: split.content,
-            id: message.id,
-            tool_call_chunks: message.tool_call_chunks,
-            additional_kwargs,
-            response_metadata,
-          }),
-          text: split.content,
-          generationInfo,
-        });
-        yield await emit(chunk, choice.index ?? 0);
+      for (let next = stream.first; !next.done; next = await stream.chunks.next()) {
+        const shaped = shaper.push(next.value);
+        if (shaped) yield await emit(shaped, Number(next.value.generationInfo?.completion ?? 0));
       }
     } catch (error) {
       options.signal?.throwIfAborted();
-      throw await this.toLMStudioError(error, request.model);
+      throw error;
+    } finally {
+      // Closes the HTTP stream when the caller stops reading early.
+      await stream.chunks.return(undefined);
     }
+    // The parent ends quietly on abort; the caller must see the abort.
     options.signal?.throwIfAborted();
-
-    const tail = splitter.flush();
-    if (tail.content || tail.reasoning) {
-      sawOutput = true;
-      const chunk = new ChatGenerationChunk({
-        message: new AIMessageChunk({
-          content: tail.content,
-          id: responseId,
-          additional_kwargs: tail.reasoning ? { reasoning_content: tail.reasoning } : {},
-          response_metadata: { model_provider: MODEL_PROVIDER },
-        }),
-        text: tail.content,
-      });
-      yield await emit(chunk, 0);
-    }
-    if (!sawOutput) throw new LMStudioEmptyResponseError(request.model);
-    if (usage) {
-      const chunk = new ChatGenerationChunk({
-        message: usageChunk(usage, sentModel ? undefined : request.model),
-        text: "",
-      });
-      yield await emit(chunk, 0);
-    }
+    for (const chunk of shaper.finish()) yield await emit(chunk, 0);
   }
 
   /**
    * The content-block event protocol (`streamEvents()` v3, LangGraph stream handlers) is bridged from
    * `_streamResponseChunks`, so reasoning splitting, metadata and error mapping apply there too.
-   * The parent's native version reads the raw stream and would bypass all of that.
+   * Kept because the parent's native version reads the raw stream (no hook to shape its deltas) and
+   * would bypass all of that.
    */
   override async *_streamChatModelEvents(
     messages: BaseMessage[],
@@ -455,6 +420,11 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
     yield* BaseChatModel.prototype._streamChatModelEvents.call(this, messages, options, runManager);
   }
 
+  /**
+   * The one place requests meet the client, for both parent paths: LM Studio's message fixes go out,
+   * answers come back in the shape the parent's converters read, and every failure (also mid-stream)
+   * becomes a typed error.
+   */
   override async completionWithRetry(
     request: StreamingRequest,
     requestOptions?: RequestOptions,
@@ -470,26 +440,42 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
     | AsyncIterable<OpenAIClient.Chat.Completions.ChatCompletionChunk>
     | OpenAIClient.Chat.Completions.ChatCompletion
   > {
-    const { maxRetries, ...sdkOptions } = requestOptions ?? {};
+    const { maxRetries, ...sdkOptions } = requestOptionsFrom(requestOptions);
     const clientOptions = this._getClientOptions(sdkOptions as OpenAIClient.RequestOptions);
     // Without a token, drop the placeholder's Authorization header rather than send a fake one.
     const options: OpenAIClient.RequestOptions =
       this.token === undefined
         ? { ...clientOptions, headers: { ...toHeaderRecord(clientOptions.headers), Authorization: null } }
         : clientOptions;
-    return this.caller.callWithOptions({ maxRetries, signal: sdkOptions.signal ?? undefined }, async () => {
-      try {
-        // Always `create`, never the parent's `.parse()`: parse insists on strict tools, which
-        // LM Studio neither needs nor always gets.
-        return await this.client.chat.completions.create(request, options);
-      } catch (error) {
-        throw await this.toLMStudioError(error, request.model);
-      }
-    });
+    const body = { ...request, messages: toLMStudioMessages(request.messages) };
+    const response = await this.caller.callWithOptions(
+      { maxRetries, signal: sdkOptions.signal ?? undefined },
+      async () => {
+        try {
+          // Always `create`, never the parent's `.parse()`: parse insists on strict tools, which
+          // LM Studio neither needs nor always gets.
+          return await this.client.chat.completions.create(body, options);
+        } catch (error) {
+          throw await this.toLMStudioError(error, request.model);
+        }
+      },
+    );
+    if (!request.stream) return toOpenAICompletion(response as OpenAIClient.Chat.Completions.ChatCompletion);
+    return this.lmStudioFrames(
+      response as AsyncIterable<OpenAIClient.Chat.Completions.ChatCompletionChunk>,
+      request.model,
+    );
   }
 
-  private requestOptionsOf(options: this["ParsedCallOptions"]): RequestOptions {
-    return { signal: options.signal, maxRetries: options.maxRetries, ...options.options } as RequestOptions;
+  private async *lmStudioFrames(
+    frames: AsyncIterable<OpenAIClient.Chat.Completions.ChatCompletionChunk>,
+    model: string,
+  ): AsyncGenerator<OpenAIClient.Chat.Completions.ChatCompletionChunk> {
+    try {
+      for await (const frame of frames) yield toOpenAICompletionChunk(frame);
+    } catch (error) {
+      throw await this.toLMStudioError(error, model);
+    }
   }
 
   /** `invoke` on a model built with `streaming: true`: the stream, gathered into one message. */
@@ -522,56 +508,45 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
   }
 
   /**
-   * Builds and sends one request. With the context guard, the request names the instance the guard
-   * loaded; if LM Studio has unloaded it since (TTL, auto-evict), the answer is "model not found":
-   * the guard forgets the instance, loads the model again at its tested context, and the request is
-   * sent once more.
+   * Prepares one call and hands it to the parent. With the context guard, the call names the instance
+   * the guard loaded; if LM Studio has unloaded it since (TTL, auto-evict), the answer is "model not
+   * found": the guard forgets the instance, loads the model again at its tested context, and the call
+   * is made once more.
    */
-  private async sendRequest<T>(
+  private async sendPrepared<T>(
     messages: BaseMessage[],
     options: this["ParsedCallOptions"],
     streaming: boolean,
-    send: (request: ChatRequestBody) => Promise<T>,
-  ): Promise<{ request: ChatRequestBody; response: T }> {
-    const request = await this.buildRequest(messages, options, streaming);
+    send: (messages: BaseMessage[], options: this["ParsedCallOptions"]) => Promise<T>,
+  ): Promise<{ model: string; response: T }> {
+    const call = await this.prepareCall(messages, options, streaming);
     try {
-      return { request, response: await send(request) };
+      return { model: call.model, response: await send(call.messages, call.options) };
     } catch (error) {
       const guard = this.contextGuard ? await this.contextGuard : undefined;
       const instanceGone =
         error instanceof LMStudioModelNotFoundError || error instanceof LMStudioNoModelLoadedError;
       if (!guard?.invalidate || !instanceGone) throw error;
       guard.invalidate(this.invocationParams(options, { streaming }).model);
-      const retried = await this.buildRequest(messages, options, streaming);
-      return { request: retried, response: await send(retried) };
+      const retried = await this.prepareCall(messages, options, streaming);
+      return { model: retried.model, response: await send(retried.messages, retried.options) };
     }
   }
 
-  /** The request body: guard clamping (when enabled), LM Studio shaping, converted messages. */
-  private async buildRequest(
+  /** Guard clamping (when enabled): the messages to send, and options carrying the clamp to invocationParams. */
+  private async prepareCall(
     messages: BaseMessage[],
     options: this["ParsedCallOptions"],
     streaming: boolean,
-  ): Promise<ChatRequestBody> {
+  ): Promise<PreparedCall<this["ParsedCallOptions"]>> {
     const params = this.invocationParams(options, { streaming });
-    if (!params.model) {
-      throw new Error(
-        'ChatLMStudio has no model: pass `model` (e.g. new ChatLMStudio("qwen2.5-7b-instruct")), set ' +
-          "LMSTUDIO_MODEL, or use `await ChatLMStudio.fromServer()` to pick the loaded model.",
-      );
-    }
+    if (!params.model) throw new LMStudioNoModelSelectedError();
     const clamp = await this.clamp(messages, params, options);
-    const model = clamp?.model ?? params.model;
-    const converted = convertMessagesToCompletionsMessageParams({
-      messages: clamp?.messages ?? messages,
-      model,
-    });
+    const prepared: PreparedCallOptions = { ...options, [PREPARED_CALL]: { clamp } };
     return {
-      ...params,
-      model,
-      ...(clamp ? { max_tokens: clamp.maxTokens } : {}),
-      messages: toLMStudioMessages(converted),
-      stream: streaming,
+      model: clamp?.model ?? params.model,
+      messages: clamp?.messages ?? messages,
+      options: prepared as this["ParsedCallOptions"],
     };
   }
 

@@ -5,7 +5,8 @@ import { MODEL_PROVIDER } from "./response-parsing.js";
  * Makes `message.contentBlocks` show LM Studio reasoning as a standard `reasoning` block.
  *
  * Core picks a translator by `response_metadata.model_provider` from a registry it keeps on
- * globalThis (not a public API, hence the defensive checks). LM Studio's messages have the same
+ * globalThis. Core (through 1.4) exports no way to register a translator, so this is the one place
+ * that writes there, defensively. LM Studio's messages have the same
  * shape as DeepSeek's (text content + `additional_kwargs.reasoning_content` + tool calls), so the
  * DeepSeek translator is reused. If core ever moves the registry, `contentBlocks` falls back to
  * text and tool-call blocks and reasoning stays available in `additional_kwargs.reasoning_content`.

@@ -10,6 +10,6 @@ export async function resolveContextGuard(
   server: { baseUrl: string; apiKey?: string },
 ): Promise<ContextGuardLike> {
   if (option !== true) return option;
-  const { createContextGuard } = await import("../context-guard/index.js");
-  return createContextGuard({ baseUrl: server.baseUrl, ...(server.apiKey ? { apiKey: server.apiKey } : {}) });
+  const { ContextGuard } = await import("../context-guard/index.js");
+  return new ContextGuard({ baseUrl: server.baseUrl, ...(server.apiKey ? { apiKey: server.apiKey } : {}) });
 }

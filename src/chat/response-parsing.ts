@@ -36,19 +36,53 @@ export function usageMetadataOf(usage: OpenAIClient.CompletionUsage | undefined)
   };
 }
 
+/** Reasoning under the name @langchain/openai's converters read (`reasoning_content`), when it is text. */
+function withReasoningContent<T extends object>(fields: T): T {
+  const separate = separateReasoningOf(fields as ReasoningFields);
+  const { reasoning_content: _unread, ...rest } = fields as T & ReasoningFields;
+  return (separate === undefined ? rest : { ...rest, reasoning_content: separate }) as T;
+}
+
 /**
- * Rebuilds a converted non-streaming message with reasoning moved out of the text and LM Studio's
- * metadata. `converted` comes from @langchain/openai's converter (tool calls already parsed).
+ * A non-streaming answer in the shape ChatOpenAICompletions converts: a choice's message is the
+ * assistant's whatever `role` says (or omits; converted by role, a missing one would come back as a
+ * generic ChatMessage), gpt-oss's `reasoning` is read as `reasoning_content`, and a choice without a
+ * message is no answer. A body that is not an object (empty or primitive 200) passes unchanged.
  */
-export function toLMStudioAIMessage(
-  converted: BaseMessage,
+export function toOpenAICompletion(
   raw: OpenAIClient.Chat.Completions.ChatCompletion,
-): BaseMessage {
+): OpenAIClient.Chat.Completions.ChatCompletion {
+  if (typeof raw !== "object" || raw === null || !Array.isArray(raw.choices)) return raw;
+  const choices = raw.choices
+    .filter((choice) => typeof choice?.message === "object" && choice.message !== null)
+    .map((choice) => ({
+      ...choice,
+      message: { ...withReasoningContent(choice.message), role: "assistant" as const },
+    }));
+  return { ...raw, choices };
+}
+
+/** One streamed frame, with reasoning named as in {@link toOpenAICompletion}. */
+export function toOpenAICompletionChunk(
+  raw: OpenAIClient.Chat.Completions.ChatCompletionChunk,
+): OpenAIClient.Chat.Completions.ChatCompletionChunk {
+  if (!Array.isArray(raw?.choices)) return raw;
+  const choices = raw.choices.map((choice) =>
+    choice?.delta ? { ...choice, delta: withReasoningContent(choice.delta) } : choice,
+  );
+  return { ...raw, choices };
+}
+
+/**
+ * Rebuilds the parent's converted non-streaming message with reasoning moved out of the text and
+ * LM Studio's metadata. `converted` comes from ChatOpenAICompletions (tool calls already parsed, the
+ * raw usage and model name in `response_metadata`).
+ */
+export function toLMStudioAIMessage(converted: BaseMessage, finishReason: unknown): BaseMessage {
   if (!AIMessage.isInstance(converted)) return converted;
-  const rawMessage = (raw.choices?.[0]?.message ?? {}) as ReasoningFields;
   const reasoningParts: string[] = [];
-  const separate = separateReasoningOf(rawMessage);
-  if (separate) reasoningParts.push(separate);
+  const separate = converted.additional_kwargs.reasoning_content;
+  if (typeof separate === "string" && separate) reasoningParts.push(separate);
 
   let content = converted.content;
   if (typeof content === "string" && content.includes("think>")) {
@@ -58,7 +92,12 @@ export function toLMStudioAIMessage(
   }
 
   const additional_kwargs = { ...converted.additional_kwargs };
+  delete additional_kwargs.reasoning_content;
   if (reasoningParts.length > 0) additional_kwargs.reasoning_content = reasoningParts.join("\n");
+  const { usage, model_name: model } = converted.response_metadata as {
+    usage?: OpenAIClient.CompletionUsage;
+    model_name?: string;
+  };
 
   return new AIMessage({
     content,
@@ -66,13 +105,14 @@ export function toLMStudioAIMessage(
     tool_calls: converted.tool_calls,
     invalid_tool_calls: converted.invalid_tool_calls,
     additional_kwargs,
-    usage_metadata: usageMetadataOf(raw.usage),
+    // The parent copies the usage object even when the server sent none.
+    usage_metadata: usageMetadataOf(usage && Object.keys(usage).length > 0 ? usage : undefined),
     response_metadata: {
       ...converted.response_metadata,
       model_provider: MODEL_PROVIDER,
-      model: raw.model,
-      model_name: raw.model,
-      ...(raw.choices?.[0]?.finish_reason ? { finish_reason: raw.choices[0].finish_reason } : {}),
+      model,
+      model_name: model,
+      ...(finishReason ? { finish_reason: finishReason } : {}),
     },
   });
 }

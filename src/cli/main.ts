@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from "commander";
+import { VERSION } from "../version.js";
 import { registerGuardCommands } from "./commands/guard.js";
 import { registerSimulateCommand } from "./commands/simulate.js";
 
@@ -7,7 +8,7 @@ import { registerSimulateCommand } from "./commands/simulate.js";
 export function buildProgram(): Command {
   const program = new Command("langchain-lmstudio")
     .description("LM Studio tools for LangChain.js")
-    .version("0.1.0");
+    .version(VERSION);
   registerGuardCommands(program);
   registerSimulateCommand(program);
   return program;

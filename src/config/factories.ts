@@ -160,11 +160,8 @@ export async function createEmbeddings(
     }
     case "lmstudio":
       return new LMStudioEmbeddings({
-        baseUrl: config.lmstudio.baseUrl,
-        ...definedOnly({
-          model: overrides.model ?? config.lmstudio.embeddingModel,
-          apiKey: config.lmstudio.apiKey,
-        }),
+        settings: config.lmstudio,
+        ...definedOnly({ model: overrides.model }),
         ...overrides.lmstudio,
       });
   }

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import type { BaseMessage } from "@langchain/core/messages";
 import { LMSTUDIO_DEFAULT_BASE_URL, lmStudioSettings } from "../env/env.js";
 import { unreachableErrorFor } from "../lmstudio/connection-errors.js";
@@ -25,6 +24,7 @@ import {
   TEST_METHOD_VERSION,
 } from "./registry-schema.js";
 import { type SearchOptions, type SearchResult, searchUsableContext } from "./search.js";
+import { TokenCountCache } from "./token-count-cache.js";
 import type { ChatClampRequest, ChatClampResult, ContextGuardLike } from "./types.js";
 
 /**
@@ -87,7 +87,7 @@ export class ContextGuard implements ContextGuardLike {
   private version: Promise<string> | undefined;
   private readonly prepared = new Map<string, Prepared>();
   private readonly preparing = new Map<string, Promise<Prepared>>();
-  private readonly counts = new Map<string, number>();
+  private readonly counts = new TokenCountCache(MAX_CACHED_COUNTS);
   private readonly warned = new Set<string>();
 
   constructor(options: ContextGuardOptions = {}) {
@@ -288,26 +288,16 @@ export class ContextGuard implements ContextGuardLike {
     }
   }
 
-  /** Token counts by content hash: the same prompt is never counted twice (bounded, oldest evicted). */
+  /** Token counts by content hash: the same prompt is never counted twice (bounded, least recent evicted). */
   private async cachedCount(
     prepared: Prepared,
     content: string,
     compute: () => Promise<number>,
   ): Promise<number> {
-    const key = createHash("sha1")
-      .update(prepared.limits.modelKey)
-      .update("\u0000")
-      .update(content)
-      .digest("base64");
-    const hit = this.counts.get(key);
+    const hit = this.counts.get(prepared.limits.modelKey, content);
     if (hit !== undefined) return hit;
     const count = await compute();
-    if (this.counts.size >= MAX_CACHED_COUNTS) {
-      // Map iteration is insertion order, so the first key is the oldest.
-      const oldest = this.counts.keys().next().value;
-      if (oldest !== undefined) this.counts.delete(oldest);
-    }
-    this.counts.set(key, count);
+    this.counts.set(prepared.limits.modelKey, content, count);
     return count;
   }
 
@@ -366,6 +356,7 @@ export class ContextGuard implements ContextGuardLike {
   }
 }
 
+/** @deprecated Use `new ContextGuard(options)`; this adds nothing to the constructor. */
 export function createContextGuard(options: ContextGuardOptions = {}): ContextGuard {
   return new ContextGuard(options);
 }

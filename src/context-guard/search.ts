@@ -10,15 +10,20 @@ import {
   ProbeAbortedError,
   type ProbeSettings,
 } from "./probe.js";
-import type { FailureKind, ProbeRecord, RegistryEntry } from "./registry-schema.js";
+import type { ProbeRecord } from "./registry-schema.js";
+import {
+  boundsOf,
+  type ProbeAttempt,
+  planNextStep,
+  resumedStateOf,
+  type SearchHistory,
+  type SearchPlanConfig,
+} from "./search-plan.js";
 
 /**
- * The search for a model's largest usable context.
- *
- * 1. Grow geometrically from a safe start until the first failure or the declared maximum.
- * 2. Bisect (geometric midpoints) until the gap is within 5 % (or `minStepTokens`).
- * 3. Loads are the expensive step, so a loaded instance is reused for fill tests at any smaller size;
- *    a size verified only that way is confirmed by its own load at the end.
+ * The search for a model's largest usable context: `search-plan.ts` decides which size to try next
+ * from the probe history; this driver runs each probe (loads are the expensive step, so a loaded
+ * instance is reused for fill tests at any smaller size) and journals it.
  *
  * The answer is the largest N that passed every level with its own load. A size that failed is never
  * reported, and neither is any size at or above it. LM Studio's load estimate (when the server has one)
@@ -80,25 +85,13 @@ interface Instance {
   contextLength: number;
 }
 
-interface Verified {
-  size: number;
-  promptTokens: number;
-  timeToFirstTokenSec?: number;
-  tokensPerSecond?: number;
-}
-
 export async function searchUsableContext(
   host: ModelHost,
   model: { key: string; declaredMax: number; sizeBytes?: number },
   options: SearchOptions = {},
 ): Promise<SearchResult> {
   const granularity = options.granularity ?? 64;
-  const roundDown = (n: number) => Math.max(granularity, Math.floor(n / granularity) * granularity);
   const declared = model.declaredMax;
-  const safeStart = Math.min(declared, options.safeStart ?? 4096);
-  const factor = options.growthFactor ?? 4;
-  const resolution = options.resolution ?? 0.05;
-  const minStep = options.minStepTokens ?? granularity;
   const maxLoads = options.maxLoads ?? 10;
   const journal = options.journal ?? noJournal;
   const signal = options.signal;
@@ -107,6 +100,17 @@ export async function searchUsableContext(
     ...options.probe,
     random: seededRandom(options.seed ?? randomInt(2 ** 31)),
   };
+  const plan: SearchPlanConfig = {
+    declaredMax: declared,
+    safeStart: Math.min(declared, options.safeStart ?? 4096),
+    growthFactor: options.growthFactor ?? 4,
+    resolution: options.resolution ?? 0.05,
+    minStepTokens: options.minStepTokens ?? granularity,
+    granularity,
+    maxLoads,
+    retryDisconnects: options.retryDisconnects !== false,
+    answerReserve: settings.answerReserve,
+  };
   const prefix = options.identifierPrefix ?? `guard-probe-${process.pid}`;
 
   const previous = await journal.begin({
@@ -114,62 +118,25 @@ export async function searchUsableContext(
     ...(model.sizeBytes !== undefined ? { sizeBytes: model.sizeBytes } : {}),
     fresh: !options.resume,
   });
-
-  const probes: ProbeRecord[] = [];
-  /** Passed every level with a load at exactly that size. */
-  const full: Verified[] = [];
-  /** Passed L1+L2 on a larger instance; still needs its own load. */
-  const fillOnly: Verified[] = [];
-  let firstBad: number | undefined;
-  let failureKind: FailureKind | undefined;
-  let loads = 0;
+  const resumed = resumedStateOf(previous, options.resume === true);
+  const attempts: ProbeAttempt[] = [];
+  let loads = previous && options.resume ? previous.loads : 0;
   let instance: Instance | undefined;
-  /** After auto-fit gave less than asked, what it gave is the most likely answer: try it next. */
-  let hint: number | undefined;
-
-  if (previous) {
-    loads = options.resume ? previous.loads : 0;
-    restore(previous, options.resume === true);
-  }
-
-  /**
-   * Resuming takes back every passed probe and the failure bound; a fresh start keeps only the failure
-   * bound, which then can only come from a dead run's "probing N" marker (see journal.ts).
-   */
-  function restore(entry: RegistryEntry, everything: boolean): void {
-    if (everything) {
-      for (const record of entry.probes.filter((r) => r.passed)) {
-        const verified = {
-          size: record.contextLength,
-          promptTokens: record.promptTokens ?? record.expectedPromptTokens ?? 0,
-        };
-        (record.loaded ? full : fillOnly).push(verified);
-      }
-    }
-    if (entry.firstBad !== undefined) noteBad(entry.firstBad, entry.failureKind);
-  }
-
-  function noteBad(size: number, kind: FailureKind | undefined): void {
-    if (firstBad === undefined || size <= firstBad) {
-      firstBad = size;
-      failureKind = kind;
-    }
-  }
-
-  const bestFull = () =>
-    full.filter((v) => firstBad === undefined || v.size < firstBad).sort((a, b) => b.size - a.size)[0];
-  const bestAny = () =>
-    [...full, ...fillOnly]
-      .filter((v) => firstBad === undefined || v.size < firstBad)
-      .sort((a, b) => b.size - a.size)[0];
-  const state = (): SearchState => ({
-    modelKey: model.key,
-    declaredMax: declared,
+  const history = (): SearchHistory => ({
+    resumed,
+    attempts,
     loads,
-    maxLoads,
-    ...(bestFull() ? { lastGood: bestFull()?.size } : {}),
-    ...(firstBad !== undefined ? { firstBad } : {}),
+    ...(instance ? { instanceContext: instance.contextLength } : {}),
   });
+  /** The journal's view of the bounds: what a crash would leave behind. */
+  const progress = () => {
+    const { bestFull, firstBad, failureKind } = boundsOf(plan, history());
+    return {
+      loads,
+      ...(bestFull ? { lastGood: bestFull.size } : {}),
+      ...(firstBad !== undefined ? { firstBad, ...(failureKind ? { failureKind } : {}) } : {}),
+    };
+  };
 
   async function dropInstance(): Promise<void> {
     if (!instance) return;
@@ -178,19 +145,8 @@ export async function searchUsableContext(
     await host.unload(ref).catch(() => undefined);
   }
 
-  async function record(entry: ProbeRecord): Promise<void> {
-    probes.push(entry);
-    const best = bestFull();
-    await journal.recordProbe(entry, {
-      loads,
-      ...(best ? { lastGood: best.size } : {}),
-      ...(firstBad !== undefined ? { firstBad, ...(failureKind ? { failureKind } : {}) } : {}),
-    });
-    options.onProbe?.(entry, state());
-  }
-
-  /** One probe at `size`; returns whether it passed every level it ran. */
-  async function probeAt(size: number): Promise<boolean> {
+  /** One probe at `size`: loads when the instance held is too small (unless the estimate rules it out), then fills. */
+  async function probeAt(size: number): Promise<ProbeRecord> {
     const started = Date.now();
     const at = new Date().toISOString();
     const skipped = { passed: false, skipped: true };
@@ -206,8 +162,7 @@ export async function searchUsableContext(
       if (options.useEstimates !== false) {
         const estimate = await host.estimate(model.key, size, settings.loadSettings).catch(() => undefined);
         if (estimate && !estimate.passesGuardrails) {
-          noteBad(size, "guardrail");
-          await record({
+          return {
             contextLength: size,
             loaded: false,
             estimated: true,
@@ -220,8 +175,7 @@ export async function searchUsableContext(
             },
             at,
             durationMs: Date.now() - started,
-          });
-          return false;
+          };
         }
       }
       await dropInstance();
@@ -232,15 +186,10 @@ export async function searchUsableContext(
       loadedNow = true;
       loadedContext = level.load?.actual;
       L0 = level.L0;
+      // An auto-fit instance smaller than asked still serves fill tests below its context.
       if (level.load) instance = { ref: { identifier, type: "llm" }, contextLength: level.load.actual };
       if (!level.L0.passed) {
-        // Auto-fit gave less than asked: sizes above what it gave are out of reach, and the instance
-        // it did load still serves fill tests below its context.
-        const reachable =
-          level.load && level.load.actual < size ? roundDown(level.load.actual) + granularity : size;
-        noteBad(Math.min(size, reachable), level.failureKind);
-        if (level.load && level.load.actual < size) hint = roundDown(level.load.actual);
-        await record({
+        return {
           contextLength: size,
           ...(loadedContext !== undefined ? { loadedContext } : {}),
           loaded: true,
@@ -249,8 +198,7 @@ export async function searchUsableContext(
           levels: { L0, L1: skipped, L2: skipped },
           at,
           durationMs: Date.now() - started,
-        });
-        return false;
+        };
       }
     }
     const current = instance;
@@ -265,18 +213,7 @@ export async function searchUsableContext(
         .catch(() => false);
       if (!listed) await dropInstance();
     }
-    if (fill.passed) {
-      const verified: Verified = {
-        size,
-        promptTokens: fill.promptTokens ?? fill.expectedPromptTokens ?? size - settings.answerReserve,
-        ...(fill.timeToFirstTokenSec !== undefined ? { timeToFirstTokenSec: fill.timeToFirstTokenSec } : {}),
-        ...(fill.tokensPerSecond !== undefined ? { tokensPerSecond: fill.tokensPerSecond } : {}),
-      };
-      (loadedNow ? full : fillOnly).push(verified);
-    } else {
-      noteBad(size, fill.failureKind);
-    }
-    await record({
+    return {
       contextLength: size,
       ...(loadedContext !== undefined ? { loadedContext } : { loadedContext: current.contextLength }),
       loaded: loadedNow,
@@ -289,95 +226,44 @@ export async function searchUsableContext(
       ...(fill.tokensPerSecond !== undefined ? { tokensPerSecond: fill.tokensPerSecond } : {}),
       at,
       durationMs: Date.now() - started,
-    });
-    return fill.passed;
-  }
-
-  /** A dropped connection is the transport's fault, not the size's: try once more before believing it. */
-  async function probeWithRetry(size: number): Promise<void> {
-    const before = firstBad;
-    const beforeKind = failureKind;
-    const passed = await probeAt(size);
-    if (passed || options.retryDisconnects === false || failureKind !== "disconnect" || firstBad !== size)
-      return;
-    if (loads >= maxLoads) return;
-    firstBad = before;
-    failureKind = beforeKind;
-    await probeAt(size);
-  }
-
-  const converged = (lo: number, hi: number) => hi - lo <= Math.max(lo * resolution, minStep, granularity);
-
-  /** The next size to try, or undefined when the search is done. */
-  function nextSize(): number | undefined {
-    const best = bestAny();
-    const lo = best?.size ?? 0;
-    const hi = firstBad ?? declared + 1;
-    if (lo >= declared) return undefined;
-    const suggested = hint;
-    hint = undefined;
-    if (suggested !== undefined && suggested > lo && suggested < hi) return suggested;
-    if (firstBad === undefined) {
-      // Growing: the safe start first, then geometric steps capped at the declared maximum.
-      const next = lo === 0 ? safeStart : Math.min(declared, roundDown(lo * factor));
-      return next > lo ? next : undefined;
-    }
-    if (lo === 0) {
-      // Even the start failed: halve towards the smallest size worth having.
-      const next = roundDown(hi / 2);
-      return next < hi && next >= 2 * granularity ? next : undefined;
-    }
-    if (converged(lo, hi)) return undefined;
-    const mid = roundDown(Math.sqrt(lo * hi));
-    return mid > lo && mid < hi ? mid : roundDown((lo + hi) / 2) > lo ? roundDown((lo + hi) / 2) : undefined;
+    };
   }
 
   let exhausted = false;
-  /** The best size verified only on a larger instance, if it still needs its own load. */
-  const unconfirmed = () => {
-    const best = bestAny();
-    return best && !full.some((v) => v.size === best.size) ? best : undefined;
-  };
   try {
     for (;;) {
       if (signal?.aborted) throw new ProbeAbortedError("search aborted");
-      const size = nextSize();
-      const pending = unconfirmed();
-      const needsLoad = size !== undefined && (!instance || instance.contextLength < size);
-      // One load is always kept back to confirm a fill-verified size with its own load.
-      const loadsLeft = maxLoads - loads - (pending ? 1 : 0);
-      if (size === undefined || (needsLoad && loadsLeft <= 0)) {
-        exhausted = size !== undefined;
-        if (!pending) break;
-        if (loads >= maxLoads) {
-          exhausted = true;
-          break;
-        }
-        await dropInstance();
-        await probeWithRetry(pending.size);
-        if (exhausted) break;
-        continue;
+      const step = planNextStep(plan, history());
+      if (step.kind === "done") {
+        exhausted = step.exhausted;
+        break;
       }
-      await probeWithRetry(size);
+      if (step.kind === "confirm") await dropInstance();
+      const record = await probeAt(step.size);
+      attempts.push({ step, record });
+      await journal.recordProbe(record, progress());
+      if (options.onProbe) {
+        const { lastGood, firstBad } = progress();
+        options.onProbe(record, {
+          modelKey: model.key,
+          declaredMax: declared,
+          loads,
+          maxLoads,
+          ...(lastGood !== undefined ? { lastGood } : {}),
+          ...(firstBad !== undefined ? { firstBad } : {}),
+        });
+      }
     }
   } catch (error) {
     await dropInstance();
     if (error instanceof ProbeAbortedError || signal?.aborted) {
-      const best = bestFull();
-      await journal
-        .finish({
-          status: "incomplete",
-          loads,
-          ...(best ? { lastGood: best.size } : {}),
-          ...(firstBad !== undefined ? { firstBad, ...(failureKind ? { failureKind } : {}) } : {}),
-        })
-        .catch(() => undefined);
+      await journal.finish({ status: "incomplete", ...progress() }).catch(() => undefined);
     }
     throw error;
   }
   await dropInstance();
 
-  const best = bestFull();
+  const { bestFull: best, firstBad, failureKind } = boundsOf(plan, history());
   const outcome: SearchOutcome = {
     status: best === undefined ? (exhausted ? "incomplete" : "failed") : exhausted ? "incomplete" : "tested",
     loads,
@@ -395,5 +281,5 @@ export async function searchUsableContext(
     ...(firstBad !== undefined ? { firstBad, ...(failureKind ? { failureKind } : {}) } : {}),
   };
   await journal.finish(outcome);
-  return { ...outcome, modelKey: model.key, declaredMax: declared, probes };
+  return { ...outcome, modelKey: model.key, declaredMax: declared, probes: attempts.map((a) => a.record) };
 }

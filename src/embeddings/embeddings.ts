@@ -1,6 +1,6 @@
 import { Embeddings, type EmbeddingsParams } from "@langchain/core/embeddings";
 import { SdkModelHost } from "../context-guard/model-host.js";
-import { LMSTUDIO_DEFAULT_BASE_URL, type LMStudioSettings, lmStudioSettings } from "../env/env.js";
+import { type LMStudioSettings, lmStudioSettingsFor } from "../env/env.js";
 import { fetchLMStudioJson } from "../lmstudio/fetch-json.js";
 import { normalizeBaseUrl } from "../lmstudio/urls.js";
 import { planBatches } from "./batching.js";
@@ -89,12 +89,7 @@ export class LMStudioEmbeddings extends Embeddings {
       maxConcurrency: fields.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
       maxRetries: fields.maxRetries ?? DEFAULT_MAX_RETRIES,
     });
-    // The environment is read only for what the caller left out, so explicit options never fail on
-    // an unrelated bad variable.
-    const needsEnvironment =
-      fields.model === undefined || fields.baseUrl === undefined || fields.apiKey === undefined;
-    const settings: Partial<LMStudioSettings> =
-      fields.settings ?? (needsEnvironment ? lmStudioSettings() : {});
+    const settings = lmStudioSettingsFor(fields.settings, [fields.model, fields.baseUrl, fields.apiKey]);
     const model = fields.model ?? settings.embeddingModel;
     if (!model) {
       throw new Error(
@@ -103,7 +98,7 @@ export class LMStudioEmbeddings extends Embeddings {
       );
     }
     this.model = model;
-    this.baseUrl = normalizeBaseUrl(fields.baseUrl ?? settings.baseUrl ?? LMSTUDIO_DEFAULT_BASE_URL);
+    this.baseUrl = normalizeBaseUrl(fields.baseUrl ?? settings.baseUrl);
     this.#apiKey = fields.apiKey ?? settings.apiKey;
     this.batchSize = fields.batchSize ?? DEFAULT_BATCH_SIZE;
     this.maxRequestBytes = fields.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;

@@ -34,8 +34,9 @@ export function lazyContextGuard(server: { baseUrl: string; apiKey?: string }): 
   let guard: Promise<EmbeddingContextGuard> | undefined;
   return {
     async clampEmbedding(model, texts, signal) {
-      guard ??= import("../context-guard/index.js").then(({ createContextGuard }) =>
-        createContextGuard({ baseUrl: server.baseUrl, ...(server.apiKey ? { apiKey: server.apiKey } : {}) }),
+      guard ??= import("../context-guard/index.js").then(
+        ({ ContextGuard }) =>
+          new ContextGuard({ baseUrl: server.baseUrl, ...(server.apiKey ? { apiKey: server.apiKey } : {}) }),
       );
       return (await guard).clampEmbedding(model, texts, signal);
     },

@@ -6,7 +6,7 @@ import {
   LMStudioUnreachableError,
 } from "../lmstudio/errors.js";
 import { fetchLMStudioJson } from "../lmstudio/fetch-json.js";
-import { type EmbeddingModelTokenizer, SdkEmbeddingTokenCounter } from "./sdk-token-counter.js";
+import { type EmbeddingModelTokenizer, TokenizerEmbeddingTokenCounter } from "./tokenizer-token-counter.js";
 
 /** What the counter needs from the guard's model host (the one place that talks to the SDK). */
 export type EmbeddingModelHost = Pick<ModelHost, "listLoaded" | "listDownloaded" | "load" | "countTokens">;
@@ -74,9 +74,9 @@ const REACHABILITY_TIMEOUT_MS = 10_000;
 export function modelHostTokenCounter(
   host: EmbeddingModelHost,
   connection: HostConnection,
-): SdkEmbeddingTokenCounter {
+): TokenizerEmbeddingTokenCounter {
   const { baseUrl } = connection;
-  return new SdkEmbeddingTokenCounter(async (model, signal): Promise<EmbeddingModelTokenizer> => {
+  return new TokenizerEmbeddingTokenCounter(async (model, signal): Promise<EmbeddingModelTokenizer> => {
     // The SDK keeps reconnecting to a server that is down instead of failing; one HTTP request first
     // turns "LM Studio is not running" into LMStudioUnreachableError at once.
     await fetchLMStudioJson({

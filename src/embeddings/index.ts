@@ -1,3 +1,4 @@
+export { TokenCountCache } from "../context-guard/token-count-cache.js";
 export { LMStudioEmbeddings, type LMStudioEmbeddingsParams } from "./embeddings.js";
 export {
   LMStudioEmbeddingDimensionError,
@@ -6,11 +7,10 @@ export {
 } from "./errors.js";
 export { type EmbeddingContextGuard, guardTokenCounter } from "./guard-token-counter.js";
 export type { LongInputPolicy, LongInputWarning } from "./long-input.js";
+export type { EmbeddingTokenCounter, LoadedEmbeddingModel } from "./token-counter.js";
 export {
   type EmbeddingModelResolver,
   type EmbeddingModelTokenizer,
-  SdkEmbeddingTokenCounter,
-  type SdkEmbeddingTokenCounterOptions,
-} from "./sdk-token-counter.js";
-export { TokenCountCache } from "./token-count-cache.js";
-export type { EmbeddingTokenCounter, LoadedEmbeddingModel } from "./token-counter.js";
+  TokenizerEmbeddingTokenCounter,
+  type TokenizerEmbeddingTokenCounterOptions,
+} from "./tokenizer-token-counter.js";

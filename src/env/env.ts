@@ -152,6 +152,21 @@ export function lmStudioSettings(env: EnvSource = process.env): LMStudioSettings
   return toLMStudioSettings(parsed.data);
 }
 
+/**
+ * The LM Studio settings a constructor falls back on: the `settings` it was given, else the
+ * environment's, read only when one of the caller's `explicit` fields is missing, so explicit options
+ * never fail on an unrelated bad variable.
+ */
+export function lmStudioSettingsFor(
+  given: LMStudioSettings | undefined,
+  explicit: readonly unknown[],
+): LMStudioSettings {
+  if (given) return given;
+  return explicit.some((value) => value === undefined)
+    ? lmStudioSettings()
+    : { baseUrl: LMSTUDIO_DEFAULT_BASE_URL };
+}
+
 /** The whole environment, validated at once; every bad variable is reported in one error. */
 export function loadConfig(env: EnvSource = process.env): ProviderConfig {
   const parsed = environmentSchema.safeParse(pickDefined(env, Object.keys(environmentSchema.shape)));

@@ -138,3 +138,15 @@ export class LMStudioEmptyResponseError extends LangChainError {
     stampRetryable(this, true);
   }
 }
+
+/** A chat call with no model: none was passed, LMSTUDIO_MODEL is unset, and `init()` found none loaded. */
+export class LMStudioNoModelSelectedError extends LangChainError {
+  override readonly name: string = "LMStudioNoModelSelectedError";
+  constructor() {
+    super(
+      'ChatLMStudio has no model: pass `model` (e.g. new ChatLMStudio("qwen2.5-7b-instruct")), set ' +
+        "LMSTUDIO_MODEL, or use `await ChatLMStudio.fromServer()` to pick the loaded model.",
+    );
+    stampRetryable(this, false);
+  }
+}

@@ -12,6 +12,7 @@ export {
   LMStudioEmptyResponseError,
   LMStudioModelNotFoundError,
   LMStudioNoModelLoadedError,
+  LMStudioNoModelSelectedError,
   LMStudioNotEmbeddingModelError,
   LMStudioRequestError,
   LMStudioUnreachableError,

@@ -4,7 +4,7 @@ import type { Runnable } from "@langchain/core/runnables";
 import { ChatLMStudio } from "../chat/index.js";
 import type { StructuredOutput, StructuredOutputSchema } from "../chat/structured-output.js";
 import type { ChatLMStudioFields } from "../chat/types.js";
-import { LMSTUDIO_DEFAULT_BASE_URL, type LMStudioSettings, lmStudioSettings } from "../env/env.js";
+import { type LMStudioSettings, lmStudioSettingsFor } from "../env/env.js";
 import { normalizeBaseUrl } from "../lmstudio/urls.js";
 import { type ImageContentOptions, type ImageContentPart, toImageContent } from "./image-content.js";
 import type { ImageInput } from "./image-source.js";
@@ -76,11 +76,7 @@ export class LMStudioVision {
   private visionCheck?: Promise<void>;
 
   constructor(fields: LMStudioVisionParams = {}) {
-    // The environment is read only for what the caller left out (see LMStudioEmbeddings).
-    const needsEnvironment =
-      fields.model === undefined || fields.baseUrl === undefined || fields.apiKey === undefined;
-    const settings: LMStudioSettings =
-      fields.settings ?? (needsEnvironment ? lmStudioSettings() : { baseUrl: LMSTUDIO_DEFAULT_BASE_URL });
+    const settings = lmStudioSettingsFor(fields.settings, [fields.model, fields.baseUrl, fields.apiKey]);
     const model = fields.model ?? settings.visionModel;
     if (!model) {
       throw new Error(

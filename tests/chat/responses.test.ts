@@ -8,6 +8,7 @@ import {
   LMStudioEmptyResponseError,
   LMStudioModelNotFoundError,
   LMStudioNoModelLoadedError,
+  LMStudioNoModelSelectedError,
   LMStudioRequestError,
   LMStudioVisionNotSupportedError,
 } from "../../src/lmstudio/index.js";
@@ -317,6 +318,16 @@ describe("errors", () => {
     expect(error).toBeInstanceOf(LMStudioModelNotFoundError);
     expect(error.model).toBe("o4-mini");
     expect(error.availableModels).toEqual(["qwen2.5-7b-instruct", "qwen2-vl-2b-instruct"]);
+  });
+
+  it("a model without a model name fails with a typed error before any request", async () => {
+    const unnamed = new ChatLMStudio({ settings: { baseUrl: MOCK_BASE_URL }, maxRetries: 0 });
+    for (const call of [() => unnamed.invoke("x"), () => streamAll(unnamed, "x")]) {
+      const error = await call().catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(LMStudioNoModelSelectedError);
+      expect((error as Error).message).toContain("LMSTUDIO_MODEL");
+    }
+    expect(recordedCalls()).toHaveLength(0);
   });
 
   it("no model loaded and non-VLM images get their own error types", async () => {

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { ChatOllama, OllamaEmbeddings } from "@langchain/ollama";
 import { ChatOpenAI, OpenAIEmbeddings } from "@langchain/openai";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   createChatModel,
   createEmbeddings,
@@ -78,6 +78,22 @@ describe("createChatModel / createVisionModel / createEmbeddings", () => {
       { LMSTUDIO_EMBEDDING_MODEL: "text-embedding-nomic-embed-text-v1.5" },
     );
     expect(embeddings).toBeInstanceOf(LMStudioEmbeddings);
+  });
+
+  it("createEmbeddings reads only the environment it is given, never process.env", async () => {
+    vi.stubEnv("LMSTUDIO_EMBEDDING_MODEL", "from-process-env");
+    vi.stubEnv("LMSTUDIO_BASE_URL", "not a url");
+    try {
+      const embeddings = (await createEmbeddings(
+        {},
+        { LMSTUDIO_EMBEDDING_MODEL: "given-model", LMSTUDIO_BASE_URL: "http://given:1/v1" },
+      )) as LMStudioEmbeddings;
+      expect(embeddings.model).toBe("given-model");
+      expect(embeddings.baseUrl).toBe("http://given:1/v1");
+      await expect(createEmbeddings({}, {})).rejects.toThrow(/needs a model/);
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 
   it("an invalid environment lists every bad variable in one error", async () => {

@@ -3,8 +3,8 @@ import {
   type EmbeddingContextGuard,
   type EmbeddingModelTokenizer,
   guardTokenCounter,
-  SdkEmbeddingTokenCounter,
   TokenCountCache,
+  TokenizerEmbeddingTokenCounter,
 } from "../../src/embeddings/index.js";
 
 function fakeHandle(contextLength: number) {
@@ -22,11 +22,11 @@ function fakeHandle(contextLength: number) {
   return { handle, asked };
 }
 
-describe("SdkEmbeddingTokenCounter", () => {
+describe("TokenizerEmbeddingTokenCounter", () => {
   it("counts with the model's handle, in order, and asks once per distinct text", async () => {
     const { handle, asked } = fakeHandle(2048);
     const resolved: string[] = [];
-    const counter = new SdkEmbeddingTokenCounter(async (model) => {
+    const counter = new TokenizerEmbeddingTokenCounter(async (model) => {
       resolved.push(model);
       return handle;
     });
@@ -39,7 +39,7 @@ describe("SdkEmbeddingTokenCounter", () => {
 
   it("keeps counts per model", async () => {
     const { handle, asked } = fakeHandle(2048);
-    const counter = new SdkEmbeddingTokenCounter(async () => handle);
+    const counter = new TokenizerEmbeddingTokenCounter(async () => handle);
     await counter.countTokens("a", ["same"]);
     await counter.countTokens("b", ["same"]);
     expect(asked).toEqual(["same", "same"]);
@@ -48,7 +48,7 @@ describe("SdkEmbeddingTokenCounter", () => {
   it("looks the model up again once when the lookup fails, and reports a persistent failure", async () => {
     const { handle } = fakeHandle(512);
     let attempts = 0;
-    const flaky = new SdkEmbeddingTokenCounter(async () => {
+    const flaky = new TokenizerEmbeddingTokenCounter(async () => {
       attempts += 1;
       if (attempts === 1) throw new Error("not loaded yet");
       return handle;
@@ -56,7 +56,7 @@ describe("SdkEmbeddingTokenCounter", () => {
     expect((await flaky.loadedModel("m")).contextLength).toBe(512);
     expect(attempts).toBe(2);
 
-    const broken = new SdkEmbeddingTokenCounter(async () => {
+    const broken = new TokenizerEmbeddingTokenCounter(async () => {
       throw new Error("no such model");
     });
     await expect(broken.loadedModel("m")).rejects.toThrow("no such model");
@@ -64,7 +64,7 @@ describe("SdkEmbeddingTokenCounter", () => {
 
   it("finds the instance again when the cached one was unloaded", async () => {
     let generation = 0;
-    const counter = new SdkEmbeddingTokenCounter(async () => {
+    const counter = new TokenizerEmbeddingTokenCounter(async () => {
       const mine = ++generation;
       return {
         identifier: `m:${mine}`,

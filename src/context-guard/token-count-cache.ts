@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
 
 /**
- * A bounded least-recently-used cache of token counts keyed by model and a hash of the text, so
- * re-embedding the same chunks (re-indexing, retries, query repeats) asks the tokenizer only once and
- * memory stays bounded by entry count rather than by text size.
+ * The one cache of token counts (the guard's prompt counts, the embeddings' text counts): bounded,
+ * least-recently-used, keyed by model and a hash of the text, so the same prompt or chunk (re-indexing,
+ * retries, query repeats) asks the tokenizer only once and memory stays bounded by entry count rather
+ * than by text size.
  */
 export class TokenCountCache {
   private readonly entries = new Map<string, number>();

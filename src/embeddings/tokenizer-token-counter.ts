@@ -1,4 +1,4 @@
-import { TokenCountCache } from "./token-count-cache.js";
+import { TokenCountCache } from "../context-guard/token-count-cache.js";
 import type { EmbeddingTokenCounter, LoadedEmbeddingModel } from "./token-counter.js";
 
 /**
@@ -19,25 +19,26 @@ export type EmbeddingModelResolver = (
   signal?: AbortSignal,
 ) => Promise<EmbeddingModelTokenizer>;
 
-export interface SdkEmbeddingTokenCounterOptions {
+export interface TokenizerEmbeddingTokenCounterOptions {
   /** Most counting calls in flight at once per `countTokens` call (default 16). */
   concurrency?: number;
   cache?: TokenCountCache;
 }
 
 /**
- * Counts with the model's own tokenizer through the SDK, caching counts by model and text hash.
+ * Counts with the model's own tokenizer, through whatever handle `resolve` returns (the guard's model
+ * host hands out SDK-backed ones; tests pass their own), caching counts by model and text hash.
  * The context length is asked every time (one cheap call per batch of inputs) because the model can
  * be reloaded with a different context between calls.
  */
-export class SdkEmbeddingTokenCounter implements EmbeddingTokenCounter {
+export class TokenizerEmbeddingTokenCounter implements EmbeddingTokenCounter {
   private readonly handles = new Map<string, Promise<EmbeddingModelTokenizer>>();
   private readonly cache: TokenCountCache;
   private readonly concurrency: number;
 
   constructor(
     private readonly resolve: EmbeddingModelResolver,
-    options: SdkEmbeddingTokenCounterOptions = {},
+    options: TokenizerEmbeddingTokenCounterOptions = {},
   ) {
     this.cache = options.cache ?? new TokenCountCache();
     this.concurrency = Math.max(1, options.concurrency ?? 16);

@@ -1,0 +1,260 @@
+import type { FailureKind, ProbeRecord, RegistryEntry } from "./registry-schema.js";
+
+/**
+ * The context search's decisions, as pure functions of what has been probed so far (no host, no
+ * clock, no I/O): given the probe history, the next size to try, or done. `search.ts` runs the probes
+ * this asks for and journals them.
+ *
+ * 1. Grow geometrically from a safe start until the first failure or the declared maximum.
+ * 2. Bisect (geometric midpoints) until the gap is within the resolution (or `minStepTokens`).
+ * 3. A size verified only on a larger instance ("fill-only") is confirmed by its own load at the end,
+ *    and one load is always kept back for that.
+ * 4. A probe that lost its connection is the transport's fault, not the size's: it is tried once more,
+ *    and the lost attempt no longer counts as a failure.
+ */
+
+export interface SearchPlanConfig {
+  declaredMax: number;
+  safeStart: number;
+  growthFactor: number;
+  resolution: number;
+  minStepTokens: number;
+  granularity: number;
+  maxLoads: number;
+  retryDisconnects: boolean;
+  /** Prompt tokens assumed for a passed fill that reported no count: the size minus this reserve. */
+  answerReserve: number;
+}
+
+/** What a probe step asks the driver to do. */
+export type ProbeStep =
+  /** Probe this size (on the current instance when it is large enough, else with a load). */
+  | { kind: "probe"; size: number }
+  /** Drop the instance and probe a fill-only size with its own load; `last`: the budget ends the search after it. */
+  | { kind: "confirm"; size: number; last: boolean }
+  /** The previous probe lost its connection: the same size once more. */
+  | { kind: "retry"; size: number };
+
+export type SearchStep = ProbeStep | { kind: "done"; exhausted: boolean };
+
+/** One probe the driver ran: the step that asked for it and what it recorded. */
+export interface ProbeAttempt {
+  step: ProbeStep;
+  record: ProbeRecord;
+}
+
+/** A size that passed the fill levels. */
+export interface VerifiedSize {
+  size: number;
+  promptTokens: number;
+  timeToFirstTokenSec?: number;
+  tokensPerSecond?: number;
+}
+
+/** What an earlier run left in the registry that this run starts from. */
+export interface ResumedState {
+  /** Passed with a load at exactly that size. */
+  full: VerifiedSize[];
+  /** Passed on a larger instance only. */
+  fillOnly: VerifiedSize[];
+  firstBad?: number;
+  failureKind?: FailureKind;
+}
+
+export interface SearchHistory {
+  resumed: ResumedState;
+  /** This run's probes, in order. */
+  attempts: readonly ProbeAttempt[];
+  /** Loads so far, counting those of a resumed run. */
+  loads: number;
+  /** Context of the instance the driver holds, if any (it serves fill tests at any smaller size). */
+  instanceContext?: number;
+}
+
+/** The bounds a history proves. */
+export interface SearchBounds {
+  full: VerifiedSize[];
+  fillOnly: VerifiedSize[];
+  /** Smallest size that failed (never reported, nor anything above it). */
+  firstBad?: number;
+  failureKind?: FailureKind;
+  /** Largest size that passed with its own load, below firstBad. */
+  bestFull?: VerifiedSize;
+  /** Largest size that passed at all, below firstBad. */
+  bestAny?: VerifiedSize;
+}
+
+/**
+ * The starting point from a registry entry: resuming takes back every passed probe and the failure
+ * bound; a fresh start keeps only the failure bound, which then can only come from a dead run's
+ * "probing N" marker (see journal.ts).
+ */
+export function resumedStateOf(entry: RegistryEntry | undefined, everything: boolean): ResumedState {
+  const resumed: ResumedState = { full: [], fillOnly: [] };
+  if (!entry) return resumed;
+  if (everything) {
+    for (const record of entry.probes.filter((r) => r.passed)) {
+      const verified = {
+        size: record.contextLength,
+        promptTokens: record.promptTokens ?? record.expectedPromptTokens ?? 0,
+      };
+      (record.loaded ? resumed.full : resumed.fillOnly).push(verified);
+    }
+  }
+  if (entry.firstBad !== undefined) {
+    resumed.firstBad = entry.firstBad;
+    if (entry.failureKind) resumed.failureKind = entry.failureKind;
+  }
+  return resumed;
+}
+
+function roundDownTo(granularity: number, n: number): number {
+  return Math.max(granularity, Math.floor(n / granularity) * granularity);
+}
+
+/** A load that came back smaller than asked (auto-fit): what it gave. */
+function autoFitContext(record: ProbeRecord): number | undefined {
+  const loadFailed = record.loaded && !record.passed && !record.levels.L0.passed;
+  return loadFailed && record.loadedContext !== undefined && record.loadedContext < record.contextLength
+    ? record.loadedContext
+    : undefined;
+}
+
+/** Whether attempt `index` was tried again (and so no longer counts). */
+function wasRetried(attempts: readonly ProbeAttempt[], index: number): boolean {
+  return attempts[index + 1]?.step.kind === "retry";
+}
+
+export function boundsOf(config: SearchPlanConfig, history: SearchHistory): SearchBounds {
+  const full = [...history.resumed.full];
+  const fillOnly = [...history.resumed.fillOnly];
+  let firstBad: number | undefined;
+  let failureKind: FailureKind | undefined;
+  const noteBad = (size: number, kind: FailureKind | undefined) => {
+    if (firstBad === undefined || size <= firstBad) {
+      firstBad = size;
+      failureKind = kind;
+    }
+  };
+  if (history.resumed.firstBad !== undefined) noteBad(history.resumed.firstBad, history.resumed.failureKind);
+
+  history.attempts.forEach(({ record }, index) => {
+    const size = record.contextLength;
+    if (record.passed) {
+      const verified: VerifiedSize = {
+        size,
+        promptTokens: record.promptTokens ?? record.expectedPromptTokens ?? size - config.answerReserve,
+        ...(record.timeToFirstTokenSec !== undefined
+          ? { timeToFirstTokenSec: record.timeToFirstTokenSec }
+          : {}),
+        ...(record.tokensPerSecond !== undefined ? { tokensPerSecond: record.tokensPerSecond } : {}),
+      };
+      (record.loaded ? full : fillOnly).push(verified);
+      return;
+    }
+    if (wasRetried(history.attempts, index)) return;
+    // Auto-fit gave less than asked: sizes above what it gave are out of reach.
+    const gave = autoFitContext(record);
+    const reachable = gave !== undefined ? roundDownTo(config.granularity, gave) + config.granularity : size;
+    noteBad(Math.min(size, reachable), record.failureKind);
+  });
+
+  const below = (v: VerifiedSize) => firstBad === undefined || v.size < firstBad;
+  const largest = (sizes: VerifiedSize[]) => sizes.filter(below).sort((a, b) => b.size - a.size)[0];
+  const bestFull = largest(full);
+  const bestAny = largest([...full, ...fillOnly]);
+  return {
+    full,
+    fillOnly,
+    ...(firstBad !== undefined ? { firstBad } : {}),
+    ...(failureKind !== undefined ? { failureKind } : {}),
+    ...(bestFull ? { bestFull } : {}),
+    ...(bestAny ? { bestAny } : {}),
+  };
+}
+
+/** The size a growth or bisection step tries next, or undefined when there is none. */
+function nextSize(
+  config: SearchPlanConfig,
+  bounds: SearchBounds,
+  hint: number | undefined,
+): number | undefined {
+  const { declaredMax: declared, granularity } = config;
+  const roundDown = (n: number) => roundDownTo(granularity, n);
+  const lo = bounds.bestAny?.size ?? 0;
+  const hi = bounds.firstBad ?? declared + 1;
+  if (lo >= declared) return undefined;
+  if (hint !== undefined && hint > lo && hint < hi) return hint;
+  if (bounds.firstBad === undefined) {
+    // Growing: the safe start first, then geometric steps capped at the declared maximum.
+    const next = lo === 0 ? config.safeStart : Math.min(declared, roundDown(lo * config.growthFactor));
+    return next > lo ? next : undefined;
+  }
+  if (lo === 0) {
+    // Even the start failed: halve towards the smallest size worth having.
+    const next = roundDown(hi / 2);
+    return next < hi && next >= 2 * granularity ? next : undefined;
+  }
+  const converged = hi - lo <= Math.max(lo * config.resolution, config.minStepTokens, granularity);
+  if (converged) return undefined;
+  const mid = roundDown(Math.sqrt(lo * hi));
+  if (mid > lo && mid < hi) return mid;
+  const arithmetic = roundDown((lo + hi) / 2);
+  return arithmetic > lo ? arithmetic : undefined;
+}
+
+/**
+ * After auto-fit gave less than asked, what it gave is the most likely answer: the step right after
+ * that probe tries it (a retry in between keeps the hint of the attempt it retried).
+ */
+function hintOf(config: SearchPlanConfig, attempts: readonly ProbeAttempt[]): number | undefined {
+  for (let index = attempts.length - 1; index >= 0; index--) {
+    const attempt = attempts[index] as ProbeAttempt;
+    const gave = autoFitContext(attempt.record);
+    if (gave !== undefined) return roundDownTo(config.granularity, gave);
+    if (attempt.step.kind !== "retry") return undefined;
+  }
+  return undefined;
+}
+
+/** The last attempt that was not a retry: the step the search is at. */
+function currentStep(attempts: readonly ProbeAttempt[]): ProbeStep | undefined {
+  for (let index = attempts.length - 1; index >= 0; index--) {
+    const step = (attempts[index] as ProbeAttempt).step;
+    if (step.kind !== "retry") return step;
+  }
+  return undefined;
+}
+
+/** The next step of the search, from its history. */
+export function planNextStep(config: SearchPlanConfig, history: SearchHistory): SearchStep {
+  const bounds = boundsOf(config, history);
+  const last = history.attempts.at(-1);
+  if (last) {
+    const size = last.record.contextLength;
+    const lostConnection =
+      !last.record.passed && bounds.failureKind === "disconnect" && bounds.firstBad === size;
+    if (
+      lostConnection &&
+      config.retryDisconnects &&
+      last.step.kind !== "retry" &&
+      history.loads < config.maxLoads
+    )
+      return { kind: "retry", size };
+  }
+  const current = currentStep(history.attempts);
+  if (current?.kind === "confirm" && current.last) return { kind: "done", exhausted: true };
+
+  const size = nextSize(config, bounds, hintOf(config, history.attempts));
+  const best = bounds.bestAny;
+  const pending = best && !bounds.full.some((v) => v.size === best.size) ? best : undefined;
+  const needsLoad =
+    size !== undefined && (history.instanceContext === undefined || history.instanceContext < size);
+  // One load is always kept back to confirm a fill-verified size with its own load.
+  const loadsLeft = config.maxLoads - history.loads - (pending ? 1 : 0);
+  if (size !== undefined && !(needsLoad && loadsLeft <= 0)) return { kind: "probe", size };
+  const exhausted = size !== undefined;
+  if (!pending) return { kind: "done", exhausted };
+  if (history.loads >= config.maxLoads) return { kind: "done", exhausted: true };
+  return { kind: "confirm", size: pending.size, last: exhausted };
+}

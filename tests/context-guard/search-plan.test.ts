@@ -1,0 +1,206 @@
+import { describe, expect, it } from "vitest";
+import type { FailureKind, ProbeRecord } from "../../src/context-guard/registry-schema.js";
+import {
+  boundsOf,
+  type ProbeAttempt,
+  type ProbeStep,
+  planNextStep,
+  type ResumedState,
+  type SearchPlanConfig,
+} from "../../src/context-guard/search-plan.js";
+
+const config: SearchPlanConfig = {
+  declaredMax: 131072,
+  safeStart: 4096,
+  growthFactor: 4,
+  resolution: 0.05,
+  minStepTokens: 64,
+  granularity: 64,
+  maxLoads: 10,
+  retryDisconnects: true,
+  answerReserve: 256,
+};
+
+const ok = { passed: true };
+const skipped = { passed: false, skipped: true };
+
+function passed(size: number, loaded = true): ProbeRecord {
+  return { contextLength: size, loaded, passed: true, levels: { L0: ok, L1: ok, L2: ok }, at: "t" };
+}
+
+/** A fill that failed on an instance that loaded fine. */
+function fillFailed(size: number, failureKind: FailureKind, loaded = true): ProbeRecord {
+  return {
+    contextLength: size,
+    loaded,
+    passed: false,
+    failureKind,
+    levels: { L0: ok, L1: { passed: false }, L2: skipped },
+    at: "t",
+  };
+}
+
+/** A load that came back at `gave` tokens instead of `size` (auto-fit). */
+function loadShrunk(size: number, gave: number): ProbeRecord {
+  return {
+    contextLength: size,
+    loadedContext: gave,
+    loaded: true,
+    passed: false,
+    failureKind: "not-honoured",
+    levels: { L0: { passed: false }, L1: skipped, L2: skipped },
+    at: "t",
+  };
+}
+
+const probe = (size: number): ProbeStep => ({ kind: "probe", size });
+const retry = (size: number): ProbeStep => ({ kind: "retry", size });
+
+function history(
+  attempts: Array<[ProbeStep, ProbeRecord]>,
+  extra: { loads?: number; instanceContext?: number; resumed?: ResumedState } = {},
+) {
+  const list: ProbeAttempt[] = attempts.map(([step, record]) => ({ step, record }));
+  return {
+    resumed: extra.resumed ?? { full: [], fillOnly: [] },
+    attempts: list,
+    loads: extra.loads ?? list.filter((a) => a.record.loaded).length,
+    ...(extra.instanceContext !== undefined ? { instanceContext: extra.instanceContext } : {}),
+  };
+}
+
+describe("planNextStep: growth and bisection", () => {
+  it("starts at the safe start, then grows by the growth factor, capped at the declared maximum", () => {
+    expect(planNextStep(config, history([]))).toEqual(probe(4096));
+    expect(planNextStep(config, history([[probe(4096), passed(4096)]]))).toEqual(probe(16384));
+    const capped = { ...config, declaredMax: 20000 };
+    expect(
+      planNextStep(
+        capped,
+        history([
+          [probe(4096), passed(4096)],
+          [probe(16384), passed(16384)],
+        ]),
+      ),
+    ).toEqual(probe(20000));
+  });
+
+  it("is done, not exhausted, once the declared maximum passed with its own load", () => {
+    const small = { ...config, declaredMax: 8192 };
+    const step = planNextStep(
+      small,
+      history([
+        [probe(4096), passed(4096)],
+        [probe(8192), passed(8192)],
+      ]),
+    );
+    expect(step).toEqual({ kind: "done", exhausted: false });
+  });
+
+  it("bisects at the geometric midpoint between the largest pass and the smallest failure", () => {
+    const step = planNextStep(
+      config,
+      history([
+        [probe(4096), passed(4096)],
+        [probe(16384), passed(16384)],
+        [probe(65536), fillFailed(65536, "wrong-answers")],
+      ]),
+    );
+    expect(step).toEqual(probe(32768));
+  });
+
+  it("stops when the gap is within the resolution", () => {
+    const step = planNextStep(
+      config,
+      history([
+        [probe(32768), passed(32768)],
+        [probe(34048), fillFailed(34048, "truncated")],
+      ]),
+    );
+    expect(step).toEqual({ kind: "done", exhausted: false });
+  });
+
+  it("halves towards the smallest useful size when even the start failed", () => {
+    expect(planNextStep(config, history([[probe(4096), fillFailed(4096, "fill-oom")]]))).toEqual(probe(2048));
+  });
+
+  it("a failure bound carried over from a dead run caps the search from the first step", () => {
+    const resumed: ResumedState = { full: [], fillOnly: [], firstBad: 8192, failureKind: "crash" };
+    expect(planNextStep(config, history([], { resumed }))).toEqual(probe(4096));
+  });
+
+  it("after auto-fit gave less than asked, tries what it gave next and never anything above it", () => {
+    const attempts: Array<[ProbeStep, ProbeRecord]> = [
+      [probe(16384), passed(16384)],
+      [probe(65536), loadShrunk(65536, 40000)],
+    ];
+    expect(boundsOf(config, history(attempts)).firstBad).toBe(40064);
+    expect(planNextStep(config, history(attempts))).toEqual(probe(40000));
+  });
+});
+
+describe("planNextStep: lost connections", () => {
+  const grown: Array<[ProbeStep, ProbeRecord]> = [[probe(4096), passed(4096)]];
+
+  it("retries a probe that lost its connection once, and the lost attempt stops counting", () => {
+    const lost: Array<[ProbeStep, ProbeRecord]> = [...grown, [probe(16384), fillFailed(16384, "disconnect")]];
+    expect(planNextStep(config, history(lost))).toEqual(retry(16384));
+    expect(boundsOf(config, history(lost)).firstBad).toBe(16384);
+
+    const recovered = history([...lost, [retry(16384), passed(16384)]]);
+    expect(boundsOf(config, recovered)).toMatchObject({ bestFull: { size: 16384 } });
+    expect(boundsOf(config, recovered).firstBad).toBeUndefined();
+    expect(planNextStep(config, recovered)).toEqual(probe(65536));
+  });
+
+  it("a retry that loses its connection again is believed: no third try, bisect below it", () => {
+    const twice = history([
+      ...grown,
+      [probe(16384), fillFailed(16384, "disconnect")],
+      [retry(16384), fillFailed(16384, "disconnect")],
+    ]);
+    expect(boundsOf(config, twice)).toMatchObject({ firstBad: 16384, failureKind: "disconnect" });
+    expect(planNextStep(config, twice)).toEqual(probe(8192));
+  });
+
+  it("does not retry when retries are off or no load is left", () => {
+    const lost = history([...grown, [probe(16384), fillFailed(16384, "disconnect")]]);
+    expect(planNextStep({ ...config, retryDisconnects: false }, lost)).toEqual(probe(8192));
+    expect(planNextStep({ ...config, maxLoads: 2 }, lost)).toEqual({ kind: "done", exhausted: true });
+  });
+});
+
+describe("planNextStep: the load budget", () => {
+  const bisected: Array<[ProbeStep, ProbeRecord]> = [
+    [probe(16384), passed(16384)],
+    [probe(65536), passed(65536)],
+    [probe(131072), fillFailed(131072, "wrong-answers")],
+  ];
+
+  it("tests sizes below the held instance without a load", () => {
+    const step = planNextStep({ ...config, maxLoads: 3 }, history(bisected, { instanceContext: 131072 }));
+    expect(step).toEqual(probe(92672));
+  });
+
+  it("keeps one load back to confirm a size verified only on a larger instance, then stops", () => {
+    const tight = { ...config, maxLoads: 4 };
+    const fillOnly = history([...bisected, [probe(92672), passed(92672, false)]]);
+    expect(boundsOf(tight, fillOnly).bestAny).toMatchObject({ size: 92672 });
+    expect(boundsOf(tight, fillOnly).bestFull).toMatchObject({ size: 65536 });
+    // The instance was dropped: the next bisection step would need a load, and only the confirming one is left.
+    expect(planNextStep(tight, fillOnly)).toEqual({ kind: "confirm", size: 92672, last: true });
+
+    const confirmed = history([
+      ...bisected,
+      [probe(92672), passed(92672, false)],
+      [{ kind: "confirm", size: 92672, last: true }, passed(92672)],
+    ]);
+    expect(planNextStep(tight, confirmed)).toEqual({ kind: "done", exhausted: true });
+    expect(boundsOf(tight, confirmed).bestFull).toMatchObject({ size: 92672 });
+  });
+
+  it("reports exhaustion when the budget is spent with nothing left to confirm", () => {
+    const spent = history(bisected, { loads: 3 });
+    expect(planNextStep({ ...config, maxLoads: 3 }, spent)).toEqual({ kind: "done", exhausted: true });
+  });
+});
