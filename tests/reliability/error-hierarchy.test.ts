@@ -46,7 +46,9 @@ function hasOnChain(value: object, proto: object): boolean {
 function exportedErrorClasses(): Array<[string, ErrorClass]> {
   return Object.entries(library).filter(
     (entry): entry is [string, ErrorClass] =>
-      typeof entry[1] === "function" && hasOnChain((entry[1] as ErrorClass).prototype, Error.prototype),
+      typeof entry[1] === "function" &&
+      typeof entry[1].prototype === "object" &&
+      hasOnChain((entry[1] as ErrorClass).prototype, Error.prototype),
   );
 }
 
