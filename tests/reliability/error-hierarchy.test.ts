@@ -44,12 +44,14 @@ function hasOnChain(value: object, proto: object): boolean {
 }
 
 function exportedErrorClasses(): Array<[string, ErrorClass]> {
-  return Object.entries(library).filter(
-    (entry): entry is [string, ErrorClass] =>
-      typeof entry[1] === "function" &&
-      typeof entry[1].prototype === "object" &&
-      hasOnChain((entry[1] as ErrorClass).prototype, Error.prototype),
-  );
+  const found: Array<[string, ErrorClass]> = [];
+  for (const [name, value] of Object.entries(library as Record<string, unknown>)) {
+    if (typeof value !== "function") continue;
+    const prototype: unknown = value.prototype;
+    if (typeof prototype === "object" && prototype !== null && hasOnChain(prototype, Error.prototype))
+      found.push([name, value as ErrorClass]);
+  }
+  return found;
 }
 
 const classes = exportedErrorClasses();
