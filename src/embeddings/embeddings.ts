@@ -203,7 +203,8 @@ export class LMStudioEmbeddings extends Embeddings {
         );
       }
     });
-    this.knownDimensions = expected;
+    // An empty vector says nothing about the model; remembering 0 would fail every later good answer.
+    if (expected > 0) this.knownDimensions = expected;
   }
 }
 
@@ -220,6 +221,7 @@ function parseEmbeddingResponse(body: unknown, expectedCount: number, model: str
     const embedding = item?.embedding;
     if (
       !Array.isArray(embedding) ||
+      embedding.length === 0 ||
       !embedding.every((value) => typeof value === "number" && Number.isFinite(value))
     ) {
       throw new LMStudioMalformedEmbeddingError(
@@ -227,10 +229,10 @@ function parseEmbeddingResponse(body: unknown, expectedCount: number, model: str
         `embedding ${index} is not an array of finite numbers (got ${typeof embedding === "string" ? "a string, perhaps base64" : typeof embedding})`,
       );
     }
-    if (index < 0 || index >= expectedCount || vectors[index] !== undefined) {
+    if (!Number.isInteger(index) || index < 0 || index >= expectedCount || vectors[index] !== undefined) {
       throw new LMStudioMalformedEmbeddingError(
         model,
-        `embedding index ${index} is out of range or repeated`,
+        `embedding index ${index} is not a whole number in range, or is repeated`,
       );
     }
     vectors[index] = embedding as number[];
