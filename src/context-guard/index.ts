@@ -38,5 +38,6 @@ export {
   type RegistryFile,
   TEST_METHOD_VERSION,
 } from "./registry-schema.js";
+export { DEFAULT_SDK_DEADLINES, type SdkDeadlines } from "./sdk-lifecycle.js";
 export { type SearchOptions, type SearchResult, type SearchState, searchUsableContext } from "./search.js";
 export type { ChatClampRequest, ChatClampResult, ContextGuardLike, OverflowPolicy } from "./types.js";

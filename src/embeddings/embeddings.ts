@@ -1,6 +1,7 @@
 import { Embeddings, type EmbeddingsParams } from "@langchain/core/embeddings";
 import { LMSTUDIO_DEFAULT_BASE_URL, type LMStudioSettings, lmStudioSettings } from "../config/env.js";
 import { SdkModelHost } from "../context-guard/model-host.js";
+import { DEFAULT_SDK_DEADLINES, type SdkDeadlines } from "../context-guard/sdk-lifecycle.js";
 import { fetchLMStudioJson } from "../lmstudio/fetch-json.js";
 import { normalizeBaseUrl } from "../lmstudio/urls.js";
 import { planBatches } from "./batching.js";
@@ -121,11 +122,18 @@ export class LMStudioEmbeddings extends Embeddings {
               ? lazyContextGuard({ baseUrl: this.baseUrl, apiKey: this.#apiKey })
               : fields.contextGuard,
           )
-        : modelHostTokenCounter(new SdkModelHost({ baseUrl: this.baseUrl, apiKey: this.#apiKey }), {
-            baseUrl: this.baseUrl,
-            apiKey: this.#apiKey,
-            fetch: fields.fetch,
-          }));
+        : modelHostTokenCounter(
+            new SdkModelHost({
+              baseUrl: this.baseUrl,
+              apiKey: this.#apiKey,
+              deadlines: sdkDeadlinesFor(this.timeout),
+            }),
+            {
+              baseUrl: this.baseUrl,
+              apiKey: this.#apiKey,
+              fetch: fields.fetch,
+            },
+          ));
   }
 
   async embedQuery(text: string): Promise<number[]> {
@@ -206,6 +214,15 @@ export class LMStudioEmbeddings extends Embeddings {
     // An empty vector says nothing about the model; remembering 0 would fail every later good answer.
     if (expected > 0) this.knownDimensions = expected;
   }
+}
+
+/** The token counter's SDK calls never wait longer than the caller's `timeout` allows a request. */
+function sdkDeadlinesFor(timeout: number): SdkDeadlines {
+  return {
+    connectMs: Math.min(timeout, DEFAULT_SDK_DEADLINES.connectMs),
+    callMs: Math.min(timeout, DEFAULT_SDK_DEADLINES.callMs),
+    loadMs: timeout,
+  };
 }
 
 /** `{ data: [{ embedding: number[], index }] }` → vectors in input order, each checked to be floats. */

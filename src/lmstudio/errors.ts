@@ -119,6 +119,26 @@ export class LMStudioUnreachableError extends lmStudioErrorBase(LangChainError, 
   }
 }
 
+/**
+ * LM Studio did not answer within a deadline: an SDK call (connect, call, load) or a stream that
+ * stalled between chunks. Not retried: a server that stayed silent once would multiply the wait.
+ */
+export class LMStudioTimeoutError extends lmStudioErrorBase(LangChainError, "timeout") {
+  override readonly name: string = "LMStudioTimeoutError";
+  constructor(
+    readonly operation: string,
+    readonly timeoutMs: number,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `LM Studio did not answer ${operation} within ${timeoutMs} ms. It may be overloaded, stuck or stopped; ` +
+        "check it is running (`lms status`), or allow more time.",
+    );
+    if (options?.cause !== undefined) this.cause = options.cause;
+    stampRetryable(this, false);
+  }
+}
+
 /** Any other error LM Studio answered with (4xx/5xx, or an HTTP 200 `event: error` frame). */
 export class LMStudioRequestError extends lmStudioErrorBase(LangChainError, "request") {
   override readonly name: string = "LMStudioRequestError";

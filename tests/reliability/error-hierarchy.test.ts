@@ -19,6 +19,7 @@ const samples: Record<string, () => Error> = {
   LMStudioNotEmbeddingModelError: () => new library.LMStudioNotEmbeddingModelError("m"),
   LMStudioVisionNotSupportedError: () => new library.LMStudioVisionNotSupportedError("m", []),
   LMStudioUnreachableError: () => new library.LMStudioUnreachableError("http://x/v1", "ECONNREFUSED"),
+  LMStudioTimeoutError: () => new library.LMStudioTimeoutError("a call", 10),
   LMStudioRequestError: () => new library.LMStudioRequestError("failed", 500, "body"),
   LMStudioEmptyResponseError: () => new library.LMStudioEmptyResponseError("m"),
   LMStudioInputTooLongError: () => new library.LMStudioInputTooLongError("m", 0, 10, 5),

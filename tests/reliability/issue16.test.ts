@@ -1,17 +1,27 @@
+import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { type ContextGuard, createContextGuard } from "../../src/context-guard/index.js";
+import {
+  type ContextGuard,
+  type ContextGuardOptions,
+  createContextGuard,
+  ModelHostError,
+  SdkModelHost,
+} from "../../src/context-guard/index.js";
 import {
   ChatLMStudio,
   LMStudioEmbeddings,
   LMStudioMalformedEmbeddingError,
   LMStudioRequestError,
+  LMStudioTimeoutError,
+  LMStudioUnreachableError,
 } from "../../src/index.js";
 import { type RunningSimulator, startSimulator } from "../../src/testing/index.js";
 import { wordTokenCounter } from "../embeddings/word-token-counter.js";
 import { type RawServer, startRawServer } from "./raw-server.js";
+import { settleWithin } from "./support.js";
 
 /** Regressions for issue 16: failures must be typed, bounded and loud. One block per item. */
 
@@ -31,9 +41,13 @@ afterEach(async () => {
   dir = undefined;
 });
 
-async function guardFor(server: RunningSimulator): Promise<ContextGuard> {
+async function guardFor(server: RunningSimulator, options: ContextGuardOptions = {}): Promise<ContextGuard> {
   dir = await mkdtemp(join(tmpdir(), "issue16-"));
-  guard = createContextGuard({ baseUrl: server.baseUrl, registryPath: join(dir, "registry.json") });
+  guard = createContextGuard({
+    ...options,
+    baseUrl: server.baseUrl,
+    registryPath: join(dir, "registry.json"),
+  });
   return guard;
 }
 
@@ -118,5 +132,145 @@ describe("16.7 a malformed embedding index", () => {
     await expect(embeddings.embedQuery("one")).rejects.toBeInstanceOf(LMStudioMalformedEmbeddingError);
     vector = [1, 2];
     expect(await embeddings.embedQuery("one")).toEqual([1, 2]);
+  });
+});
+
+function runScript(script: string, args: string[], boundMs: number) {
+  return new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>(
+    (resolve) => {
+      const child = spawn(process.execPath, ["--import", "tsx", script, ...args], {
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stdout = "";
+      let stderr = "";
+      child.stdout?.on("data", (chunk: Buffer) => {
+        stdout += chunk.toString();
+      });
+      child.stderr?.on("data", (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      // The bound is a hang detector: a child still running then is killed and reported by its signal.
+      const timer = setTimeout(() => child.kill("SIGKILL"), boundMs);
+      child.on("close", (code, signal) => {
+        clearTimeout(timer);
+        resolve({ code, signal, stdout, stderr });
+      });
+    },
+  );
+}
+
+const STOP_SCRIPT = join(import.meta.dirname, "fixtures", "stop-mid-session.ts");
+
+describe("16.2 LM Studio stops after a first successful call", () => {
+  it("embeddings: the second call is LMStudioUnreachableError at once", async () => {
+    sim = await startSimulator({ port: 0, loadTimeScale: 0 });
+    const embeddings = new LMStudioEmbeddings({
+      baseUrl: sim.baseUrl,
+      model: "text-embedding-nomic-embed-text-v1.5",
+      timeout: 5000,
+      maxRetries: 0,
+    });
+    expect(await embeddings.embedQuery("hello")).toHaveLength(768);
+    await sim.close();
+    sim = undefined;
+    const outcome = await settleWithin(() => embeddings.embedQuery("hello again"), 15_000);
+    expect(outcome.kind).toBe("error");
+    expect(outcome.kind === "error" && outcome.error).toBeInstanceOf(LMStudioUnreachableError);
+  });
+
+  it("guarded chat: the second call is LMStudioUnreachableError at once", async () => {
+    sim = await startSimulator({ port: 0, loadTimeScale: 0 });
+    const model = new ChatLMStudio({
+      baseUrl: sim.baseUrl,
+      model: MODEL,
+      maxRetries: 0,
+      timeout: 5000,
+      // Looks the instance up again on every call, as it does after 10 s in a long session.
+      contextGuard: await guardFor(sim, { instanceCheckMs: 0 }),
+    });
+    expect((await model.invoke("Hello")).text).toBe("You said: Hello");
+    await sim.close();
+    sim = undefined;
+    const outcome = await settleWithin(() => model.invoke("Hello again"), 15_000);
+    expect(outcome.kind).toBe("error");
+    expect(outcome.kind === "error" && outcome.error).toBeInstanceOf(LMStudioUnreachableError);
+  });
+
+  it.each(["embeddings", "guarded-chat"])(
+    "%s: a main().catch() script runs its catch and exits non-zero",
+    async (target) => {
+      const result = await runScript(STOP_SCRIPT, [target], 60_000);
+      expect(result.signal).toBeNull();
+      expect(result.stdout).toContain("first call ok");
+      expect(result.stdout).not.toContain("second call ok");
+      expect(result.stderr).toContain("failed: LMStudioUnreachableError");
+      expect(result.code).toBe(3);
+    },
+    70_000,
+  );
+});
+
+describe("16.3 an SDK socket that never answers", () => {
+  it.each(["ws-silent", "ws-no-handshake"] as const)(
+    "%s: embeddings end in LMStudioTimeoutError within their timeout",
+    async (kind) => {
+      sim = await startSimulator({ port: 0, loadTimeScale: 0 });
+      sim.injectFault({ kind, times: Infinity });
+      const embeddings = new LMStudioEmbeddings({
+        baseUrl: sim.baseUrl,
+        model: "text-embedding-nomic-embed-text-v1.5",
+        timeout: 1000,
+        maxRetries: 0,
+      });
+      const outcome = await settleWithin(() => embeddings.embedQuery("hello"), 20_000);
+      expect(outcome.kind).toBe("error");
+      const error = outcome.kind === "error" ? outcome.error : undefined;
+      expect(error).toBeInstanceOf(LMStudioTimeoutError);
+      expect((error as LMStudioTimeoutError).timeoutMs).toBe(1000);
+    },
+  );
+
+  it.each(["ws-silent", "ws-no-handshake"] as const)(
+    "%s: guarded chat ends in LMStudioTimeoutError at the configured connect deadline",
+    async (kind) => {
+      sim = await startSimulator({ port: 0, loadTimeScale: 0 });
+      sim.injectFault({ kind, times: Infinity });
+      dir = await mkdtemp(join(tmpdir(), "issue16-"));
+      guard = createContextGuard({
+        baseUrl: sim.baseUrl,
+        registryPath: join(dir, "registry.json"),
+        sdkDeadlines: { connectMs: 800 },
+      });
+      const model = new ChatLMStudio({
+        baseUrl: sim.baseUrl,
+        model: MODEL,
+        maxRetries: 0,
+        contextGuard: guard,
+      });
+      const outcome = await settleWithin(() => model.invoke("Hello"), 20_000);
+      expect(outcome.kind).toBe("error");
+      const error = outcome.kind === "error" ? outcome.error : undefined;
+      expect(error).toBeInstanceOf(LMStudioTimeoutError);
+      expect((error as LMStudioTimeoutError).timeoutMs).toBe(800);
+      expect(chatRequests(sim)).toBe(0);
+    },
+  );
+
+  it("a call after the connection, on a socket that went silent, ends at the call deadline", async () => {
+    sim = await startSimulator({ port: 0, loadTimeScale: 0 });
+    const host = new SdkModelHost({ baseUrl: sim.baseUrl, deadlines: { callMs: 500 } });
+    try {
+      expect((await host.listDownloaded()).length).toBeGreaterThan(0);
+      sim.injectFault({ kind: "latency", ms: 60_000, path: "/system/listDownloadedModels" });
+      const outcome = await settleWithin(() => host.listDownloaded(), 10_000);
+      expect(outcome.kind).toBe("error");
+      const error = outcome.kind === "error" ? outcome.error : undefined;
+      expect(error).toBeInstanceOf(ModelHostError);
+      expect((error as ModelHostError).kind).toBe("timeout");
+      expect((error as ModelHostError).cause).toBeInstanceOf(LMStudioTimeoutError);
+    } finally {
+      sim.clearFaults();
+      await host.close();
+    }
   });
 });
