@@ -274,3 +274,76 @@ describe("16.3 an SDK socket that never answers", () => {
     }
   });
 });
+
+describe("16.4 a stream that stalls after its headers", () => {
+  const chunk = (text: string, finish: string | null = null) =>
+    `data: ${JSON.stringify({
+      id: "x",
+      object: "chat.completion.chunk",
+      model: MODEL,
+      choices: [{ index: 0, delta: { role: "assistant", content: text }, finish_reason: finish }],
+    })}\n\n`;
+
+  /** A server that sends one chunk, then (per `after`) nothing, keep-alive comments, or slow chunks. */
+  async function stallingServer(after: "silence" | "keep-alive" | "slow-chunks") {
+    raw = await startRawServer((_req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write(chunk("Hel"));
+      if (after === "silence") return;
+      let sent = 0;
+      const timer = setInterval(() => {
+        if (after === "keep-alive") {
+          res.write(": keep-alive\n\n");
+          return;
+        }
+        sent++;
+        if (sent < 5) res.write(chunk("lo"));
+        else {
+          res.end(`${chunk("", "stop")}data: [DONE]\n\n`);
+          clearInterval(timer);
+        }
+      }, 300);
+      res.on("close", () => clearInterval(timer));
+    });
+    return raw;
+  }
+
+  const modelFor = (server: RawServer, streaming: boolean) =>
+    new ChatLMStudio({
+      baseUrl: server.baseUrl,
+      model: MODEL,
+      maxRetries: 0,
+      // Only set when true: an explicit `streaming: false` makes core answer `stream()` by invoking.
+      ...(streaming ? { streaming } : {}),
+      streamIdleTimeout: 1000,
+    });
+
+  async function drain(model: ChatLMStudio): Promise<string> {
+    let text = "";
+    for await (const part of await model.stream("Hello")) text += part.text;
+    return text;
+  }
+
+  it.each([
+    ["silence", "stream"],
+    ["silence", "invoke on a streaming model"],
+    ["keep-alive", "stream"],
+    ["keep-alive", "invoke on a streaming model"],
+  ] as const)("%s after the first chunk: %s ends in LMStudioTimeoutError", async (after, how) => {
+    const server = await stallingServer(after);
+    const model = modelFor(server, how !== "stream");
+    const outcome = await settleWithin(
+      () => (how === "stream" ? drain(model) : model.invoke("Hello").then((message) => message.text)),
+      15_000,
+    );
+    expect(outcome.kind).toBe("error");
+    const error = outcome.kind === "error" ? outcome.error : undefined;
+    expect(error).toBeInstanceOf(LMStudioTimeoutError);
+    expect((error as LMStudioTimeoutError).timeoutMs).toBe(1000);
+  });
+
+  it("a slow stream that keeps sending is not cut: the bound is between chunks, not in total", async () => {
+    const server = await stallingServer("slow-chunks");
+    expect(await drain(modelFor(server, false))).toBe("Hellolololo");
+  });
+});
