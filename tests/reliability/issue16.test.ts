@@ -1,7 +1,8 @@
-import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PDFDocument } from "pdf-lib";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   type ContextGuard,
@@ -13,10 +14,16 @@ import {
 import {
   ChatLMStudio,
   LMStudioEmbeddings,
+  LMStudioImageInputError,
   LMStudioMalformedEmbeddingError,
   LMStudioRequestError,
   LMStudioTimeoutError,
   LMStudioUnreachableError,
+  LMStudioVision,
+  pdfText,
+  pdfToImages,
+  readImageBytes,
+  toImageContent,
 } from "../../src/index.js";
 import { type RunningSimulator, startSimulator } from "../../src/testing/index.js";
 import { wordTokenCounter } from "../embeddings/word-token-counter.js";
@@ -345,5 +352,96 @@ describe("16.4 a stream that stalls after its headers", () => {
   it("a slow stream that keeps sending is not cut: the bound is between chunks, not in total", async () => {
     const server = await stallingServer("slow-chunks");
     expect(await drain(modelFor(server, false))).toBe("Hellolololo");
+  });
+});
+
+describe("16.5 device files and FIFOs as image or PDF inputs", () => {
+  it.each([
+    ["/dev/zero", "toImageContent"],
+    ["/dev/zero", "pdfText"],
+    ["/dev/urandom", "pdfToImages"],
+  ] as const)("%s through %s is refused as not a regular file, without reading it", async (path, how) => {
+    const call = (): Promise<unknown> =>
+      how === "toImageContent" ? toImageContent(path) : how === "pdfText" ? pdfText(path) : pdfToImages(path);
+    const heapBefore = process.memoryUsage().rss;
+    const outcome = await settleWithin(call, 10_000);
+    expect(outcome.kind).toBe("error");
+    const error = outcome.kind === "error" ? outcome.error : undefined;
+    expect(error).toBeInstanceOf(LMStudioImageInputError);
+    expect((error as LMStudioImageInputError).problem).toBe("unsupported");
+    expect((error as Error).message).toContain("a character device, not a regular file");
+    // Nothing was read: memory did not grow by anything like the 50 MiB input limit.
+    expect(process.memoryUsage().rss - heapBefore).toBeLessThan(50 * 1024 * 1024);
+  });
+
+  it("a FIFO with no writer is refused at once, and the process is not left with a blocked open", async () => {
+    dir = await mkdtemp(join(tmpdir(), "issue16-fifo-"));
+    const fifo = join(dir, "image.png");
+    const made = spawnSync("mkfifo", [fifo]).status === 0;
+    expect(made).toBe(true);
+    const outcome = await settleWithin(() => toImageContent(fifo), 5_000);
+    expect(outcome.kind).toBe("error");
+    const error = outcome.kind === "error" ? outcome.error : undefined;
+    expect(error).toBeInstanceOf(LMStudioImageInputError);
+    expect((error as Error).message).toContain("a FIFO (named pipe), not a regular file");
+  });
+
+  it("a regular file is still read whole, counting the bytes actually read", async () => {
+    dir = await mkdtemp(join(tmpdir(), "issue16-file-"));
+    const file = join(dir, "small.bin");
+    await writeFile(file, Buffer.alloc(3000, 7));
+    expect(Buffer.from(await readImageBytes(file))).toEqual(Buffer.alloc(3000, 7));
+    const over = await readImageBytes(file, { maxInputBytes: 2999 }).catch((e: unknown) => e);
+    expect(over).toBeInstanceOf(LMStudioImageInputError);
+    expect((over as LMStudioImageInputError).problem).toBe("too-large");
+  });
+});
+
+async function pdfWithPages(count: number): Promise<Uint8Array> {
+  const pdf = await PDFDocument.create();
+  for (let i = 0; i < count; i++) pdf.addPage([200, 200]);
+  return pdf.save();
+}
+
+describe("16.14 a PDF declaring thousands of pages", () => {
+  it("is refused by pdfToImages and pdfText with the page cap named, before rendering", async () => {
+    const bomb = await pdfWithPages(3000);
+    const calls: Array<() => Promise<unknown>> = [() => pdfToImages(bomb), () => pdfText(bomb)];
+    for (const call of calls) {
+      const outcome = await settleWithin(call, 30_000);
+      expect(outcome.kind).toBe("error");
+      const error = outcome.kind === "error" ? outcome.error : undefined;
+      expect(error).toBeInstanceOf(LMStudioImageInputError);
+      expect((error as LMStudioImageInputError).problem).toBe("too-large");
+      expect((error as Error).message).toContain("3000 pages, over the 200-page limit (maxPages)");
+    }
+  });
+
+  it("renders chosen pages of a long PDF, and a raised cap admits it", async () => {
+    const long = await pdfWithPages(250);
+    expect((await pdfToImages(long, { pages: [1, 250], scale: 0.1 })).map(({ page }) => page)).toEqual([
+      1, 250,
+    ]);
+    expect(await pdfText(long, { maxPages: 250 })).toHaveLength(250);
+  });
+});
+
+describe("issue 13.8 describeDocument with a page that does not exist", () => {
+  it("raises a typed error naming the valid range, before anything is sent", async () => {
+    sim = await startSimulator({ port: 0, loadTimeScale: 0 });
+    const vision = new LMStudioVision({
+      model: "qwen2-vl-2b-instruct",
+      baseUrl: sim.baseUrl,
+      chat: { maxRetries: 0 },
+    });
+    const error = await vision
+      .describeDocument(await pdfWithPages(1), { pages: [99] })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LMStudioImageInputError);
+    expect((error as LMStudioImageInputError).problem).toBe("not-found");
+    expect((error as Error).message).toBe(
+      "Page 99 does not exist: the PDF has 1 page (valid pages: 1 to 1).",
+    );
+    expect(chatRequests(sim)).toBe(0);
   });
 });
