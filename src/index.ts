@@ -33,6 +33,7 @@ export {
   LMStudioNoModelSelectedError,
   LMStudioNotEmbeddingModelError,
   LMStudioRequestError,
+  LMStudioTimeoutError,
   LMStudioUnreachableError,
   LMStudioVisionNotSupportedError,
   type OverflowDialect,

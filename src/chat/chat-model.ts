@@ -23,6 +23,7 @@ import {
   LMStudioRequestError,
 } from "../lmstudio/errors.js";
 import { listLMStudioModels, visionModelKeys } from "../lmstudio/model-info.js";
+import { DEFAULT_STREAM_IDLE_TIMEOUT_MS, fetchWithStallTimeout } from "../lmstudio/stall-timeout.js";
 import { normalizeBaseUrl } from "../lmstudio/urls.js";
 import { VERSION } from "../version.js";
 import { registerContentBlockTranslator } from "./content-blocks.js";
@@ -54,6 +55,9 @@ registerContentBlockTranslator();
  * This value satisfies the client; it is never sent (see `completionWithRetry`).
  */
 const NO_API_KEY = "lm-studio-no-api-key";
+
+/** Wait for the first event of an answer when no `timeout` is set: the openai client's own default. */
+const DEFAULT_FIRST_EVENT_TIMEOUT_MS = 600_000;
 
 /** How long the best-effort model lookup that enriches error messages may take. */
 const ERROR_CONTEXT_LOOKUP_MS = 1_500;
@@ -181,6 +185,7 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
       draftModel,
       settings: _settings,
       templateOpensThink,
+      streamIdleTimeout,
       ...openAIFields
     } = fields;
     super({
@@ -195,7 +200,12 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
       ...(ttl !== undefined ? { ttl } : {}),
       ...(draftModel !== undefined ? { draftModel } : {}),
       ...(overflow !== undefined ? { overflow } : {}),
-      configuration: { ...fields.configuration, baseURL: baseUrl, apiKey: apiKey ?? NO_API_KEY },
+      configuration: {
+        ...fields.configuration,
+        baseURL: baseUrl,
+        apiKey: apiKey ?? NO_API_KEY,
+        fetch: chatFetch(fields.configuration?.fetch, fields.timeout, streamIdleTimeout),
+      },
     } as ConstructorParameters<typeof ChatOpenAICompletions>[0]);
     this.baseUrl = baseUrl;
     // The parent falls back to OPENAI_API_KEY; an OpenAI key must never be sent to LM Studio.
@@ -623,6 +633,20 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
       return undefined;
     }
   }
+}
+
+/** The client's fetch, with answers that stall after their headers ending in LMStudioTimeoutError. */
+function chatFetch(
+  custom: unknown,
+  timeout: number | undefined,
+  idleTimeout: number | undefined,
+): typeof fetch {
+  const base: typeof fetch =
+    typeof custom === "function" ? (custom as typeof fetch) : (input, init) => fetch(input, init);
+  return fetchWithStallTimeout(base, {
+    firstEventMs: timeout ?? DEFAULT_FIRST_EVENT_TIMEOUT_MS,
+    idleMs: idleTimeout ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS,
+  });
 }
 
 function toHeaderRecord(headers: OpenAIClient.RequestOptions["headers"]): Record<string, string | null> {

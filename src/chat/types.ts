@@ -49,6 +49,12 @@ export interface ChatLMStudioFields
    */
   templateOpensThink?: boolean;
   /**
+   * Longest silence (ms) between two parts of a streamed answer (also for `invoke` with
+   * `streaming: true`) before it ends in LMStudioTimeoutError; keep-alive comments do not count.
+   * The first part may take up to `timeout` after the headers. Default 60000.
+   */
+  streamIdleTimeout?: number;
+  /**
    * Defaults to use instead of reading the environment (the factories pass `loadConfig(env)`'s,
    * so an explicit `env` is honoured exactly). Never serialised.
    */

@@ -23,8 +23,10 @@ import {
   type RegistryEntry,
   TEST_METHOD_VERSION,
 } from "./registry-schema.js";
+import type { SdkDeadlines } from "./sdk-lifecycle.js";
 import { type SearchOptions, type SearchResult, searchUsableContext } from "./search.js";
 import { TokenCountCache } from "./token-count-cache.js";
+import { typedHostError } from "./typed-host-error.js";
 import type { ChatClampRequest, ChatClampResult, ContextGuardLike } from "./types.js";
 
 /**
@@ -50,6 +52,8 @@ export interface ContextGuardOptions {
   minOutputTokens?: number;
   /** How long a chosen instance is trusted before it is looked up again (ms, default 10 000). */
   instanceCheckMs?: number;
+  /** Deadlines for the guard's SDK calls (connect 10 s, calls 60 s, loads 10 min by default). */
+  sdkDeadlines?: SdkDeadlines;
   /** A host other than the SDK (tests use a fake). */
   host?: ModelHost;
   registry?: ContextRegistry;
@@ -99,6 +103,7 @@ export class ContextGuard implements ContextGuardLike {
       new SdkModelHost({
         baseUrl: this.baseUrl,
         apiKey: options.apiKey ?? settings?.apiKey,
+        ...(options.sdkDeadlines ? { deadlines: options.sdkDeadlines } : {}),
       });
     this.registry =
       options.registry ??
@@ -218,7 +223,7 @@ export class ContextGuard implements ContextGuardLike {
     const work = this.doPrepare(model, type, cached, signal)
       .catch((error: unknown) => {
         // A stopped server should read the same through the guard as without it: named, with the fix.
-        throw unreachableErrorFor(error, this.baseUrl) ?? error;
+        throw typedHostError(error, this.baseUrl);
       })
       .finally(() => this.preparing.delete(model));
     this.preparing.set(model, work);
@@ -311,7 +316,10 @@ export class ContextGuard implements ContextGuardLike {
 
   async clampChat(req: ChatClampRequest, signal?: AbortSignal): Promise<ChatClampResult> {
     const prepared = await this.prepare(req.model, "llm", signal);
-    const count = (messages: BaseMessage[]) => this.countChat(prepared, messages, req.tools);
+    const count = (messages: BaseMessage[]) =>
+      this.countChat(prepared, messages, req.tools).catch((error: unknown) => {
+        throw typedHostError(error, this.baseUrl);
+      });
     const promptTokens = await count(req.messages);
     const fit = await fitChat(
       req.messages,
@@ -345,7 +353,9 @@ export class ContextGuard implements ContextGuardLike {
       texts.map((text) =>
         this.cachedCount(prepared, `text\u0000${text}`, () => this.host.countTokens(prepared.ref, text)),
       ),
-    );
+    ).catch((error: unknown) => {
+      throw typedHostError(error, this.baseUrl);
+    });
     return { model: prepared.ref.identifier, contextLength: prepared.contextLength, tokenCounts };
   }
 

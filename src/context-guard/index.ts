@@ -34,5 +34,6 @@ export type {
   RegistryEntry,
   RegistryFile,
 } from "./registry-schema.js";
+export { DEFAULT_SDK_DEADLINES, type SdkDeadlines } from "./sdk-lifecycle.js";
 export { type SearchOptions, type SearchResult, searchUsableContext } from "./search.js";
 export type { ChatClampRequest, ChatClampResult, ContextGuardLike, OverflowPolicy } from "./types.js";

@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { LMStudioClient, LoggerInterface, ModelInfo } from "@lmstudio/sdk";
+import { LMStudioTimeoutError } from "../lmstudio/errors.js";
 import { sdkWebSocketUrl } from "../lmstudio/urls.js";
 import type {
   ChatTurn,
@@ -18,6 +19,7 @@ import type {
 } from "./host.js";
 import { ModelHostError } from "./host.js";
 import { type LMStudioSdk, loadSdk } from "./load-sdk.js";
+import { DEFAULT_SDK_DEADLINES, disposeSdkClient, type SdkDeadlines, withDeadline } from "./sdk-lifecycle.js";
 
 /**
  * The only file that uses `@lmstudio/sdk` (loaded on first call by load-sdk.ts): an SDK version change
@@ -33,6 +35,8 @@ export interface SdkModelHostOptions {
   apiKey?: string;
   /** Where SDK log lines go; silent by default because failures reach the caller as errors. */
   logger?: LoggerInterface;
+  /** Deadlines for SDK calls (the SDK has none): every call settles, a missed one as a "timeout". */
+  deadlines?: SdkDeadlines;
 }
 
 const SDK_TOKEN = /^sk-lm-[a-zA-Z0-9]{8}:[a-zA-Z0-9]{20}$/;
@@ -121,6 +125,8 @@ function toDownloaded(info: ModelInfo): DownloadedModel {
 
 export class SdkModelHost implements ModelHost {
   private client: LMStudioClient | undefined;
+  /** The fresh client's first round trip, bounded by `connectMs`; every call waits for it. */
+  private connected: Promise<void> | undefined;
   /** Instances this host loaded, by identifier: the only ones it will ever unload. */
   private readonly owned = new Map<string, InstanceRef>();
 
@@ -139,23 +145,58 @@ export class SdkModelHost implements ModelHost {
     return this.client;
   }
 
-  /** Runs one SDK call; a dropped connection discards the client so the next call reconnects. */
-  private async call<T>(run: (client: LMStudioClient) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  private deadline(name: keyof SdkDeadlines): number {
+    return this.options.deadlines?.[name] ?? DEFAULT_SDK_DEADLINES[name];
+  }
+
+  private timeoutError(name: keyof SdkDeadlines): ModelHostError {
+    const what =
+      name === "connectMs" ? "the connection" : name === "loadMs" ? "a load or generation" : "a call";
+    const timeout = new LMStudioTimeoutError(
+      `${what} on its SDK socket (${sdkWebSocketUrl(this.options.baseUrl)})`,
+      this.deadline(name),
+    );
+    return new ModelHostError("timeout", timeout.message, { cause: timeout });
+  }
+
+  /**
+   * Runs one SDK call within its deadline (the first call on a fresh client also waits, bounded, for
+   * the connection). A dropped or silent connection discards the client so the next call reconnects.
+   */
+  private async call<T>(
+    run: (client: LMStudioClient) => Promise<T>,
+    signal?: AbortSignal,
+    deadline: "callMs" | "loadMs" = "callMs",
+  ): Promise<T> {
     // Outside the try: a missing SDK reaches the caller as MissingOptionalDependencyError, not a host failure.
-    const sdk = await loadSdk();
+    const client = this.sdk(await loadSdk());
     try {
-      return await run(this.sdk(sdk));
+      this.connected ??= withDeadline(
+        client.system.getLMStudioVersion().then(() => undefined),
+        this.deadline("connectMs"),
+        () => this.timeoutError("connectMs"),
+      ).catch((error: unknown) => {
+        // A failed connection is not remembered: the next call tries again.
+        if (this.client === client) this.connected = undefined;
+        throw error;
+      });
+      await this.connected;
+      return await withDeadline(run(client), this.deadline(deadline), () => this.timeoutError(deadline));
     } catch (error) {
       const failure = classifyHostError(error, signal);
-      if (failure.kind === "disconnect") await this.dropClient();
+      // Not awaited: the caller gets its error now; the client's sockets are closed within a bound.
+      if (failure.kind === "disconnect" || failure.kind === "timeout") void this.dropClient(client);
       throw failure;
     }
   }
 
-  private async dropClient(): Promise<void> {
-    const client = this.client;
-    this.client = undefined;
-    if (client) await client[Symbol.asyncDispose]().catch(() => undefined);
+  private async dropClient(client = this.client): Promise<void> {
+    if (client === undefined) return;
+    if (this.client === client) {
+      this.client = undefined;
+      this.connected = undefined;
+    }
+    await disposeSdkClient(client);
   }
 
   async serverVersion(): Promise<string> {
@@ -209,6 +250,7 @@ export class SdkModelHost implements ModelHost {
             return handle.getContextLength();
           }),
         request.signal,
+        "loadMs",
       );
       return {
         identifier: request.identifier,
@@ -268,6 +310,7 @@ export class SdkModelHost implements ModelHost {
           ),
         ),
       request.signal,
+      "loadMs",
     );
     const stats = result.stats;
     return {
@@ -292,7 +335,8 @@ export class SdkModelHost implements ModelHost {
       return { passesGuardrails: estimate.passesGuardrails, totalBytes: estimate.memory.totalVramBytes };
     } catch (error) {
       // Servers without the experimental endpoint answer "not supported"/unknown endpoint: no estimate.
-      if (error instanceof ModelHostError && error.kind === "disconnect") throw error;
+      if (error instanceof ModelHostError && (error.kind === "disconnect" || error.kind === "timeout"))
+        throw error;
       return undefined;
     }
   }

@@ -1,5 +1,6 @@
 import { Embeddings, type EmbeddingsParams } from "@langchain/core/embeddings";
 import { SdkModelHost } from "../context-guard/model-host.js";
+import { DEFAULT_SDK_DEADLINES, type SdkDeadlines } from "../context-guard/sdk-lifecycle.js";
 import { type LMStudioSettings, lmStudioSettingsFor } from "../env/env.js";
 import { fetchLMStudioJson } from "../lmstudio/fetch-json.js";
 import { normalizeBaseUrl } from "../lmstudio/urls.js";
@@ -116,11 +117,18 @@ export class LMStudioEmbeddings extends Embeddings {
               ? lazyContextGuard({ baseUrl: this.baseUrl, apiKey: this.#apiKey })
               : fields.contextGuard,
           )
-        : modelHostTokenCounter(new SdkModelHost({ baseUrl: this.baseUrl, apiKey: this.#apiKey }), {
-            baseUrl: this.baseUrl,
-            apiKey: this.#apiKey,
-            fetch: fields.fetch,
-          }));
+        : modelHostTokenCounter(
+            new SdkModelHost({
+              baseUrl: this.baseUrl,
+              apiKey: this.#apiKey,
+              deadlines: sdkDeadlinesFor(this.timeout),
+            }),
+            {
+              baseUrl: this.baseUrl,
+              apiKey: this.#apiKey,
+              fetch: fields.fetch,
+            },
+          ));
   }
 
   async embedQuery(text: string): Promise<number[]> {
@@ -198,8 +206,18 @@ export class LMStudioEmbeddings extends Embeddings {
         );
       }
     });
-    this.knownDimensions = expected;
+    // An empty vector says nothing about the model; remembering 0 would fail every later good answer.
+    if (expected > 0) this.knownDimensions = expected;
   }
+}
+
+/** The token counter's SDK calls never wait longer than the caller's `timeout` allows a request. */
+function sdkDeadlinesFor(timeout: number): SdkDeadlines {
+  return {
+    connectMs: Math.min(timeout, DEFAULT_SDK_DEADLINES.connectMs),
+    callMs: Math.min(timeout, DEFAULT_SDK_DEADLINES.callMs),
+    loadMs: timeout,
+  };
 }
 
 /** `{ data: [{ embedding: number[], index }] }` → vectors in input order, each checked to be floats. */
@@ -215,6 +233,7 @@ function parseEmbeddingResponse(body: unknown, expectedCount: number, model: str
     const embedding = item?.embedding;
     if (
       !Array.isArray(embedding) ||
+      embedding.length === 0 ||
       !embedding.every((value) => typeof value === "number" && Number.isFinite(value))
     ) {
       throw new LMStudioMalformedEmbeddingError(
@@ -222,10 +241,10 @@ function parseEmbeddingResponse(body: unknown, expectedCount: number, model: str
         `embedding ${index} is not an array of finite numbers (got ${typeof embedding === "string" ? "a string, perhaps base64" : typeof embedding})`,
       );
     }
-    if (index < 0 || index >= expectedCount || vectors[index] !== undefined) {
+    if (!Number.isInteger(index) || index < 0 || index >= expectedCount || vectors[index] !== undefined) {
       throw new LMStudioMalformedEmbeddingError(
         model,
-        `embedding index ${index} is out of range or repeated`,
+        `embedding index ${index} is not a whole number in range, or is repeated`,
       );
     }
     vectors[index] = embedding as number[];

@@ -1,4 +1,5 @@
 import { LangChainError, stampRetryable } from "@langchain/core/errors";
+import { lmStudioErrorBase } from "../lmstudio/error-brand.js";
 
 /**
  * Errors specific to embedding. Both are the caller's input or the server's answer being wrong, so
@@ -6,7 +7,7 @@ import { LangChainError, stampRetryable } from "@langchain/core/errors";
  */
 
 /** An input has more tokens than the embedding model's loaded context and `onLongInput` is "error". */
-export class LMStudioInputTooLongError extends LangChainError {
+export class LMStudioInputTooLongError extends lmStudioErrorBase(LangChainError, "input-too-long") {
   override readonly name: string = "LMStudioInputTooLongError";
   constructor(
     readonly model: string,
@@ -24,7 +25,10 @@ export class LMStudioInputTooLongError extends LangChainError {
 }
 
 /** The server answered with vectors that do not all have the same length (or not the length asked for). */
-export class LMStudioEmbeddingDimensionError extends LangChainError {
+export class LMStudioEmbeddingDimensionError extends lmStudioErrorBase(
+  LangChainError,
+  "embedding-dimension",
+) {
   override readonly name: string = "LMStudioEmbeddingDimensionError";
   constructor(
     readonly model: string,
@@ -42,7 +46,10 @@ export class LMStudioEmbeddingDimensionError extends LangChainError {
 }
 
 /** The server's answer is not a list of float vectors, one per input (e.g. base64 strings or a short list). */
-export class LMStudioMalformedEmbeddingError extends LangChainError {
+export class LMStudioMalformedEmbeddingError extends lmStudioErrorBase(
+  LangChainError,
+  "malformed-embedding",
+) {
   override readonly name: string = "LMStudioMalformedEmbeddingError";
   constructor(
     readonly model: string,

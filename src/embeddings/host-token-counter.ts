@@ -1,10 +1,6 @@
 import type { LoadedInstance, ModelHost } from "../context-guard/host.js";
-import { ModelHostError } from "../context-guard/host.js";
-import {
-  LMStudioModelNotFoundError,
-  LMStudioNotEmbeddingModelError,
-  LMStudioUnreachableError,
-} from "../lmstudio/errors.js";
+import { typedHostError } from "../context-guard/typed-host-error.js";
+import { LMStudioModelNotFoundError, LMStudioNotEmbeddingModelError } from "../lmstudio/errors.js";
 import { fetchLMStudioJson } from "../lmstudio/fetch-json.js";
 import { type EmbeddingModelTokenizer, TokenizerEmbeddingTokenCounter } from "./tokenizer-token-counter.js";
 
@@ -19,13 +15,6 @@ function findInstance(instances: LoadedInstance[], model: string): LoadedInstanc
     instances.find((instance) => instance.identifier === model) ??
     instances.find((instance) => instance.modelKey === model)
   );
-}
-
-function typedHostError(error: unknown, baseUrl: string): unknown {
-  if (error instanceof ModelHostError && error.kind === "disconnect") {
-    return new LMStudioUnreachableError(baseUrl, error.detail, { cause: error });
-  }
-  return error;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { ContextOverflowError, LangChainError, stampRetryable } from "@langchain/core/errors";
+import { lmStudioErrorBase } from "./error-brand.js";
 
 /**
  * Typed errors for everything LM Studio can answer with. Each keeps LangChain's family
@@ -15,7 +16,10 @@ export type OverflowDialect =
   | "llama-server"
   | "context-guard";
 
-export class LMStudioContextOverflowError extends ContextOverflowError {
+export class LMStudioContextOverflowError extends lmStudioErrorBase(
+  ContextOverflowError,
+  "context-overflow",
+) {
   readonly promptTokens?: number;
   readonly contextLength?: number;
   readonly dialect: OverflowDialect;
@@ -33,7 +37,7 @@ export class LMStudioContextOverflowError extends ContextOverflowError {
   }
 }
 
-export class LMStudioModelNotFoundError extends LangChainError {
+export class LMStudioModelNotFoundError extends lmStudioErrorBase(LangChainError, "model-not-found") {
   override readonly name: string = "LMStudioModelNotFoundError";
   readonly lc_error_code = "MODEL_NOT_FOUND";
   constructor(
@@ -50,7 +54,7 @@ export class LMStudioModelNotFoundError extends LangChainError {
   }
 }
 
-export class LMStudioNoModelLoadedError extends LangChainError {
+export class LMStudioNoModelLoadedError extends lmStudioErrorBase(LangChainError, "no-model-loaded") {
   override readonly name: string = "LMStudioNoModelLoadedError";
   constructor(detail?: string) {
     super(
@@ -62,7 +66,7 @@ export class LMStudioNoModelLoadedError extends LangChainError {
   }
 }
 
-export class LMStudioNotEmbeddingModelError extends LangChainError {
+export class LMStudioNotEmbeddingModelError extends lmStudioErrorBase(LangChainError, "not-embedding-model") {
   override readonly name: string = "LMStudioNotEmbeddingModelError";
   constructor(
     readonly model: string,
@@ -77,7 +81,10 @@ export class LMStudioNotEmbeddingModelError extends LangChainError {
   }
 }
 
-export class LMStudioVisionNotSupportedError extends LangChainError {
+export class LMStudioVisionNotSupportedError extends lmStudioErrorBase(
+  LangChainError,
+  "vision-not-supported",
+) {
   override readonly name: string = "LMStudioVisionNotSupportedError";
   constructor(
     readonly model: string,
@@ -96,7 +103,7 @@ export class LMStudioVisionNotSupportedError extends LangChainError {
   }
 }
 
-export class LMStudioUnreachableError extends LangChainError {
+export class LMStudioUnreachableError extends lmStudioErrorBase(LangChainError, "unreachable") {
   override readonly name: string = "LMStudioUnreachableError";
   constructor(
     readonly baseUrl: string,
@@ -112,8 +119,28 @@ export class LMStudioUnreachableError extends LangChainError {
   }
 }
 
+/**
+ * LM Studio did not answer within a deadline: an SDK call (connect, call, load) or a stream that
+ * stalled between chunks. Not retried: a server that stayed silent once would multiply the wait.
+ */
+export class LMStudioTimeoutError extends lmStudioErrorBase(LangChainError, "timeout") {
+  override readonly name: string = "LMStudioTimeoutError";
+  constructor(
+    readonly operation: string,
+    readonly timeoutMs: number,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `LM Studio did not answer ${operation} within ${timeoutMs} ms. It may be overloaded, stuck or stopped; ` +
+        "check it is running (`lms status`), or allow more time.",
+    );
+    if (options?.cause !== undefined) this.cause = options.cause;
+    stampRetryable(this, false);
+  }
+}
+
 /** Any other error LM Studio answered with (4xx/5xx, or an HTTP 200 `event: error` frame). */
-export class LMStudioRequestError extends LangChainError {
+export class LMStudioRequestError extends lmStudioErrorBase(LangChainError, "request") {
   override readonly name: string = "LMStudioRequestError";
   constructor(
     message: string,
@@ -127,7 +154,7 @@ export class LMStudioRequestError extends LangChainError {
 }
 
 /** A 200 response that carried nothing: no content, no tool call, no finish reason. */
-export class LMStudioEmptyResponseError extends LangChainError {
+export class LMStudioEmptyResponseError extends lmStudioErrorBase(LangChainError, "empty-response") {
   override readonly name: string = "LMStudioEmptyResponseError";
   constructor(model: string | undefined) {
     super(
@@ -140,7 +167,7 @@ export class LMStudioEmptyResponseError extends LangChainError {
 }
 
 /** A chat call with no model: none was passed, LMSTUDIO_MODEL is unset, and `init()` found none loaded. */
-export class LMStudioNoModelSelectedError extends LangChainError {
+export class LMStudioNoModelSelectedError extends lmStudioErrorBase(LangChainError, "no-model-selected") {
   override readonly name: string = "LMStudioNoModelSelectedError";
   constructor() {
     super(

@@ -1,11 +1,15 @@
 import { LangChainError, stampRetryable } from "@langchain/core/errors";
+import { lmStudioErrorBase } from "./error-brand.js";
 
 /**
  * Heavy or native packages (sharp, unpdf, @napi-rs/canvas, @langchain/ollama) are optional peers,
  * imported on first use so an app that never needs them does not install them. When one is missing,
  * the error says which package, what needed it, and how to install it.
  */
-export class MissingOptionalDependencyError extends LangChainError {
+export class MissingOptionalDependencyError extends lmStudioErrorBase(
+  LangChainError,
+  "missing-optional-dependency",
+) {
   override readonly name: string = "MissingOptionalDependencyError";
   constructor(
     readonly packageName: string,

@@ -1,5 +1,6 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
 import { type InferenceBackend, scriptedBackend } from "./backend.js";
 import type { CatalogModel } from "./catalog.js";
@@ -55,6 +56,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   });
   const wss = new WebSocketServer({ noServer: true });
   const credentials = sdkCredentials(resolved.apiToken);
+  // Upgrade sockets left hanging by the "ws-no-handshake" fault; the HTTP server no longer tracks them.
+  const unanswered = new Set<Duplex>();
 
   server.on("upgrade", (req, socket, head) => {
     const namespace = new URL(req.url ?? "/", "http://simulator").pathname.replace(/^\/+|\/+$/g, "");
@@ -62,7 +65,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       socket.end("HTTP/1.1 404 Not Found\r\n\r\n");
       return;
     }
+    if (faults.take("ws-no-handshake", `/${namespace}`)) {
+      unanswered.add(socket);
+      socket.once("close", () => unanswered.delete(socket));
+      return;
+    }
+    const silent = faults.take("ws-silent", `/${namespace}`) !== undefined;
     wss.handleUpgrade(req, socket, head, (ws) => {
+      if (silent) return;
       serveSdkSocket(ws, { namespace, state, faults }, sdkEndpointsFor(namespace), credentials);
     });
   });
@@ -84,6 +94,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     loaded: () => state.views(),
     close: async () => {
       for (const client of wss.clients) client.terminate();
+      for (const socket of unanswered) socket.destroy();
       wss.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -52,6 +52,10 @@ export type Fault = FaultTargeting &
     | { kind: "empty-stream" }
     | { kind: "ws-drop-mid-load" }
     | { kind: "evict"; identifier: string }
+    /** An SDK WebSocket (path "/<namespace>") completes its handshake, then never answers anything. */
+    | { kind: "ws-silent" }
+    /** An SDK WebSocket upgrade request (path "/<namespace>") is accepted over TCP and never answered. */
+    | { kind: "ws-no-handshake" }
   );
 
 export interface SimulatorOptions {

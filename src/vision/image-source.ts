@@ -1,4 +1,5 @@
-import { readFile, stat } from "node:fs/promises";
+import { constants, type Stats } from "node:fs";
+import { type FileHandle, open, stat } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { LMStudioImageInputError } from "./errors.js";
 
@@ -39,15 +40,62 @@ function fromDataUrl(url: string, limit: number): Uint8Array {
   return isBase64 ? Buffer.from(payload, "base64") : Buffer.from(decodeURIComponent(payload), "latin1");
 }
 
+/** What a non-regular file is, for the refusal message. */
+function fileKind(info: Stats): string {
+  if (info.isDirectory()) return "a directory";
+  if (info.isFIFO()) return "a FIFO (named pipe)";
+  if (info.isCharacterDevice()) return "a character device";
+  if (info.isBlockDevice()) return "a block device";
+  if (info.isSocket()) return "a socket";
+  return "not a regular file";
+}
+
+const READ_CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * A regular file's bytes, refusing anything else before reading: devices report size 0 and never end
+ * (/dev/zero), and opening a FIFO with no writer blocks a libuv thread for good. The file is opened
+ * non-blocking and checked again through the handle (the path may change after `stat`), and the
+ * bytes actually read are counted against the limit, since `size` can lie.
+ */
 async function fromFile(path: string, limit: number): Promise<Uint8Array> {
-  let size: number;
+  let handle: FileHandle;
   try {
-    size = (await stat(path)).size;
+    const info = await stat(path);
+    if (!info.isFile()) {
+      throw new LMStudioImageInputError(
+        "unsupported",
+        `"${path}" is ${fileKind(info)}, not a regular file: pass an image or PDF file.`,
+      );
+    }
+    handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   } catch (error) {
+    if (error instanceof LMStudioImageInputError) throw error;
     throw new LMStudioImageInputError("not-found", `Cannot read image file "${path}".`, { cause: error });
   }
-  if (size > limit) throw tooLarge(`The file "${path}"`, size, limit);
-  return readFile(path);
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) {
+      throw new LMStudioImageInputError(
+        "unsupported",
+        `"${path}" is ${fileKind(info)}, not a regular file: pass an image or PDF file.`,
+      );
+    }
+    if (info.size > limit) throw tooLarge(`The file "${path}"`, info.size, limit);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const buffer = Buffer.allocUnsafe(Math.min(READ_CHUNK_BYTES, limit + 1 - total));
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      total += bytesRead;
+      if (total > limit) throw tooLarge(`The file "${path}"`, `more than ${limit}`, limit);
+      chunks.push(buffer.subarray(0, bytesRead));
+    }
+    return Buffer.concat(chunks, total);
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Reads the body chunk by chunk and stops as soon as it passes the limit. */

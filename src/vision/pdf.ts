@@ -10,7 +10,13 @@ import { loadCanvas, loadUnpdf } from "./optional-dependencies.js";
 /** A file path, a `file:`/`http(s):`/`data:` URL, or the PDF's bytes. */
 export type PdfInput = ImageInput;
 
-export interface PdfReadOptions extends ImageSourceOptions {}
+export interface PdfReadOptions extends ImageSourceOptions {
+  /**
+   * Most pages read or rendered in one call (default 200): a tiny file can declare thousands of
+   * pages, each costing time (and a canvas when rendered).
+   */
+  maxPages?: number;
+}
 
 export interface PdfPageImagesOptions extends PdfReadOptions {
   /** 1-based page numbers to render (default: every page). */
@@ -48,6 +54,7 @@ type UnpdfCanvasModule = Awaited<
 
 const DEFAULT_SCALE = 2;
 export const DEFAULT_MAX_PAGE_PIXELS = 40_000_000;
+export const DEFAULT_MAX_PAGES = 200;
 /** A page with fewer non-space characters than this has no usable text layer (a stray page number). */
 const DEFAULT_MIN_TEXT_CHARACTERS = 20;
 
@@ -67,17 +74,33 @@ async function openPdf(input: PdfInput, options: PdfReadOptions): Promise<PDFDoc
   }
 }
 
-function checkedPages(document: PDFDocumentProxy, pages: number[] | undefined): number[] {
-  const all = Array.from({ length: document.numPages }, (_, i) => i + 1);
-  if (!pages) return all;
+/** Throws a typed error naming the valid range unless every page number exists in the PDF. */
+export function checkPageNumbers(pages: readonly number[], pageCount: number): void {
   for (const page of pages) {
-    if (!Number.isInteger(page) || page < 1 || page > document.numPages) {
+    if (!Number.isInteger(page) || page < 1 || page > pageCount) {
       throw new LMStudioImageInputError(
         "not-found",
-        `Page ${page} does not exist: the PDF has ${document.numPages} page${document.numPages === 1 ? "" : "s"}.`,
+        `Page ${page} does not exist: the PDF has ${pageCount} page${pageCount === 1 ? "" : "s"} ` +
+          `(valid pages: 1 to ${pageCount}).`,
       );
     }
   }
+}
+
+function checkPageCount(count: number, options: PdfReadOptions, what: string): void {
+  const limit = options.maxPages ?? DEFAULT_MAX_PAGES;
+  if (count > limit) {
+    throw new LMStudioImageInputError(
+      "too-large",
+      `${what} ${count} pages, over the ${limit}-page limit (maxPages). Pick pages with \`pages\` or raise the limit.`,
+    );
+  }
+}
+
+function checkedPages(document: PDFDocumentProxy, options: PdfPageImagesOptions): number[] {
+  if (options.pages) checkPageNumbers(options.pages, document.numPages);
+  const pages = options.pages ?? Array.from({ length: document.numPages }, (_, i) => i + 1);
+  checkPageCount(pages.length, options, "Rendering would take");
   return pages;
 }
 
@@ -85,6 +108,7 @@ function checkedPages(document: PDFDocumentProxy, pages: number[] | undefined): 
 export async function pdfText(pdf: PdfInput, options: PdfReadOptions = {}): Promise<PdfPageText[]> {
   const document = await openPdf(pdf, options);
   try {
+    checkPageCount(document.numPages, options, "The PDF has");
     const { extractText } = await loadUnpdf();
     const { text } = await extractText(document, { mergePages: false });
     return text.map((pageText, i) => ({ page: i + 1, text: pageText }));
@@ -108,7 +132,7 @@ export async function pdfToImages(
 ): Promise<PdfPageImage[]> {
   const document = await openPdf(pdf, options);
   try {
-    const pages = checkedPages(document, options.pages);
+    const pages = checkedPages(document, options);
     const scale = options.scale ?? DEFAULT_SCALE;
     // A page can declare any size (14400 pt square is legal): refuse before the canvas is allocated.
     const limit = options.maxPagePixels ?? DEFAULT_MAX_PAGE_PIXELS;

@@ -8,7 +8,14 @@ import { type LMStudioSettings, lmStudioSettingsFor } from "../env/env.js";
 import { normalizeBaseUrl } from "../lmstudio/urls.js";
 import { type ImageContentOptions, type ImageContentPart, toImageContent } from "./image-content.js";
 import type { ImageInput } from "./image-source.js";
-import { type PdfInput, type PdfReadOptions, pagesWithoutText, pdfText, pdfToImages } from "./pdf.js";
+import {
+  checkPageNumbers,
+  type PdfInput,
+  type PdfReadOptions,
+  pagesWithoutText,
+  pdfText,
+  pdfToImages,
+} from "./pdf.js";
 import { assertVisionModel } from "./vision-capability.js";
 
 export interface LMStudioVisionParams {
@@ -144,6 +151,7 @@ export class LMStudioVision {
   ): Promise<Array<PageDescription<string | StructuredOutput>>> {
     const prompt = options.prompt ?? DEFAULT_PAGE_PROMPT;
     const texts = await pdfText(pdf, options);
+    if (options.pages) checkPageNumbers(options.pages, texts.length);
     const pages = options.pages ?? texts.map(({ page }) => page);
     const imagePages = new Set(options.textLayer === "ignore" ? pages : pagesWithoutText(texts));
     const asImages = pages.filter((page) => imagePages.has(page));

@@ -62,6 +62,8 @@ describe("pdfToImages", () => {
   it("refuses a page that does not exist", async () => {
     const error = await pdfToImages(await makeTextAndScanPdf(), { pages: [3] }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LMStudioImageInputError);
-    expect((error as Error).message).toMatch(/Page 3 does not exist: the PDF has 2 pages/);
+    expect((error as Error).message).toMatch(
+      /Page 3 does not exist: the PDF has 2 pages \(valid pages: 1 to 2\)/,
+    );
   });
 });

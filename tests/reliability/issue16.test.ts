@@ -1,0 +1,449 @@
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PDFDocument } from "pdf-lib";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  type ContextGuard,
+  type ContextGuardOptions,
+  createContextGuard,
+  ModelHostError,
+  SdkModelHost,
+} from "../../src/context-guard/index.js";
+import {
+  ChatLMStudio,
+  LMStudioEmbeddings,
+  LMStudioImageInputError,
+  LMStudioMalformedEmbeddingError,
+  LMStudioRequestError,
+  LMStudioTimeoutError,
+  LMStudioUnreachableError,
+} from "../../src/index.js";
+import { type RunningSimulator, startSimulator } from "../../src/testing/index.js";
+import {
+  LMStudioVision,
+  pdfText,
+  pdfToImages,
+  readImageBytes,
+  toImageContent,
+} from "../../src/vision/index.js";
+import { wordTokenCounter } from "../embeddings/word-token-counter.js";
+import { type RawServer, startRawServer } from "./raw-server.js";
+import { settleWithin } from "./support.js";
+
+/** Regressions for issue 16: failures must be typed, bounded and loud. One block per item. */
+
+const MODEL = "qwen2.5-7b-instruct";
+let sim: RunningSimulator | undefined;
+let guard: ContextGuard | undefined;
+let dir: string | undefined;
+let raw: RawServer | undefined;
+afterEach(async () => {
+  await raw?.close();
+  raw = undefined;
+  await guard?.close();
+  await sim?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+  sim = undefined;
+  guard = undefined;
+  dir = undefined;
+});
+
+async function guardFor(server: RunningSimulator, options: ContextGuardOptions = {}): Promise<ContextGuard> {
+  dir = await mkdtemp(join(tmpdir(), "issue16-"));
+  guard = createContextGuard({
+    ...options,
+    baseUrl: server.baseUrl,
+    registryPath: join(dir, "registry.json"),
+  });
+  return guard;
+}
+
+function chatRequests(server: RunningSimulator): number {
+  return server.requests.filter((request) => request.path === "/v1/chat/completions").length;
+}
+
+describe("16.1 a guarded request that fails", () => {
+  it("meeting HTTP 500 with maxRetries 0 reaches the server exactly once", async () => {
+    sim = await startSimulator({ port: 0, loadTimeScale: 0 });
+    const model = new ChatLMStudio({
+      baseUrl: sim.baseUrl,
+      model: MODEL,
+      maxRetries: 0,
+      contextGuard: await guardFor(sim),
+    });
+    sim.injectFault({ kind: "status", status: 500, path: "/v1/chat/completions", times: Infinity });
+    const error = await model.invoke("Hello there").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LMStudioRequestError);
+    expect((error as LMStudioRequestError).status).toBe(500);
+    expect(chatRequests(sim)).toBe(1);
+  });
+
+  it("eight failing concurrent calls make eight requests", async () => {
+    sim = await startSimulator({ port: 0, loadTimeScale: 0 });
+    const model = new ChatLMStudio({
+      baseUrl: sim.baseUrl,
+      model: MODEL,
+      maxRetries: 0,
+      contextGuard: await guardFor(sim),
+    });
+    sim.injectFault({ kind: "status", status: 500, path: "/v1/chat/completions", times: Infinity });
+    const errors = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => model.invoke(`Hello ${i}`).catch((e: unknown) => e)),
+    );
+    expect(errors.every((error) => error instanceof LMStudioRequestError)).toBe(true);
+    expect(chatRequests(sim)).toBe(8);
+  });
+});
+
+describe("16.7 a malformed embedding index", () => {
+  it("is a typed error, and does not poison the dimension remembered for later answers", async () => {
+    let index: number = 0.5;
+    raw = await startRawServer((_req, res, body) => {
+      const input = (JSON.parse(body) as { input: string[] }).input;
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(
+        JSON.stringify({
+          data: input.map((_text, i) => ({ embedding: [0.1, 0.2, 0.3], index: i === 0 ? index : i })),
+        }),
+      );
+    });
+    const embeddings = new LMStudioEmbeddings({
+      baseUrl: raw.baseUrl,
+      model: "embed",
+      maxRetries: 0,
+      tokenCounter: wordTokenCounter(2048).counter,
+    });
+    await expect(embeddings.embedQuery("one")).rejects.toBeInstanceOf(LMStudioMalformedEmbeddingError);
+    await expect(embeddings.embedDocuments(["one", "two"])).rejects.toBeInstanceOf(
+      LMStudioMalformedEmbeddingError,
+    );
+    index = 0;
+    expect(await embeddings.embedDocuments(["one", "two"])).toEqual([
+      [0.1, 0.2, 0.3],
+      [0.1, 0.2, 0.3],
+    ]);
+  });
+
+  it("an empty vector is malformed, not a 0-dimension model", async () => {
+    let vector: number[] = [];
+    raw = await startRawServer((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ data: [{ embedding: vector, index: 0 }] }));
+    });
+    const embeddings = new LMStudioEmbeddings({
+      baseUrl: raw.baseUrl,
+      model: "embed",
+      maxRetries: 0,
+      tokenCounter: wordTokenCounter(2048).counter,
+    });
+    await expect(embeddings.embedQuery("one")).rejects.toBeInstanceOf(LMStudioMalformedEmbeddingError);
+    vector = [1, 2];
+    expect(await embeddings.embedQuery("one")).toEqual([1, 2]);
+  });
+});
+
+function runScript(script: string, args: string[], boundMs: number) {
+  return new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>(
+    (resolve) => {
+      const child = spawn(process.execPath, ["--import", "tsx", script, ...args], {
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stdout = "";
+      let stderr = "";
+      child.stdout?.on("data", (chunk: Buffer) => {
+        stdout += chunk.toString();
+      });
+      child.stderr?.on("data", (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      // The bound is a hang detector: a child still running then is killed and reported by its signal.
+      const timer = setTimeout(() => child.kill("SIGKILL"), boundMs);
+      child.on("close", (code, signal) => {
+        clearTimeout(timer);
+        resolve({ code, signal, stdout, stderr });
+      });
+    },
+  );
+}
+
+const STOP_SCRIPT = join(import.meta.dirname, "fixtures", "stop-mid-session.ts");
+
+describe("16.2 LM Studio stops after a first successful call", () => {
+  it("embeddings: the second call is LMStudioUnreachableError at once", async () => {
+    sim = await startSimulator({ port: 0, loadTimeScale: 0 });
+    const embeddings = new LMStudioEmbeddings({
+      baseUrl: sim.baseUrl,
+      model: "text-embedding-nomic-embed-text-v1.5",
+      timeout: 5000,
+      maxRetries: 0,
+    });
+    expect(await embeddings.embedQuery("hello")).toHaveLength(768);
+    await sim.close();
+    sim = undefined;
+    const outcome = await settleWithin(() => embeddings.embedQuery("hello again"), 15_000);
+    expect(outcome.kind).toBe("error");
+    expect(outcome.kind === "error" && outcome.error).toBeInstanceOf(LMStudioUnreachableError);
+  });
+
+  it("guarded chat: the second call is LMStudioUnreachableError at once", async () => {
+    sim = await startSimulator({ port: 0, loadTimeScale: 0 });
+    const model = new ChatLMStudio({
+      baseUrl: sim.baseUrl,
+      model: MODEL,
+      maxRetries: 0,
+      timeout: 5000,
+      // Looks the instance up again on every call, as it does after 10 s in a long session.
+      contextGuard: await guardFor(sim, { instanceCheckMs: 0 }),
+    });
+    expect((await model.invoke("Hello")).text).toBe("You said: Hello");
+    await sim.close();
+    sim = undefined;
+    const outcome = await settleWithin(() => model.invoke("Hello again"), 15_000);
+    expect(outcome.kind).toBe("error");
+    expect(outcome.kind === "error" && outcome.error).toBeInstanceOf(LMStudioUnreachableError);
+  });
+
+  it.each(["embeddings", "guarded-chat"])(
+    "%s: a main().catch() script runs its catch and exits non-zero",
+    async (target) => {
+      const result = await runScript(STOP_SCRIPT, [target], 60_000);
+      expect(result.signal).toBeNull();
+      expect(result.stdout).toContain("first call ok");
+      expect(result.stdout).not.toContain("second call ok");
+      expect(result.stderr).toContain("failed: LMStudioUnreachableError");
+      expect(result.code).toBe(3);
+    },
+    70_000,
+  );
+});
+
+describe("16.3 an SDK socket that never answers", () => {
+  it.each(["ws-silent", "ws-no-handshake"] as const)(
+    "%s: embeddings end in LMStudioTimeoutError within their timeout",
+    async (kind) => {
+      sim = await startSimulator({ port: 0, loadTimeScale: 0 });
+      sim.injectFault({ kind, times: Infinity });
+      const embeddings = new LMStudioEmbeddings({
+        baseUrl: sim.baseUrl,
+        model: "text-embedding-nomic-embed-text-v1.5",
+        timeout: 1000,
+        maxRetries: 0,
+      });
+      const outcome = await settleWithin(() => embeddings.embedQuery("hello"), 20_000);
+      expect(outcome.kind).toBe("error");
+      const error = outcome.kind === "error" ? outcome.error : undefined;
+      expect(error).toBeInstanceOf(LMStudioTimeoutError);
+      expect((error as LMStudioTimeoutError).timeoutMs).toBe(1000);
+    },
+  );
+
+  it.each(["ws-silent", "ws-no-handshake"] as const)(
+    "%s: guarded chat ends in LMStudioTimeoutError at the configured connect deadline",
+    async (kind) => {
+      sim = await startSimulator({ port: 0, loadTimeScale: 0 });
+      sim.injectFault({ kind, times: Infinity });
+      dir = await mkdtemp(join(tmpdir(), "issue16-"));
+      guard = createContextGuard({
+        baseUrl: sim.baseUrl,
+        registryPath: join(dir, "registry.json"),
+        sdkDeadlines: { connectMs: 800 },
+      });
+      const model = new ChatLMStudio({
+        baseUrl: sim.baseUrl,
+        model: MODEL,
+        maxRetries: 0,
+        contextGuard: guard,
+      });
+      const outcome = await settleWithin(() => model.invoke("Hello"), 20_000);
+      expect(outcome.kind).toBe("error");
+      const error = outcome.kind === "error" ? outcome.error : undefined;
+      expect(error).toBeInstanceOf(LMStudioTimeoutError);
+      expect((error as LMStudioTimeoutError).timeoutMs).toBe(800);
+      expect(chatRequests(sim)).toBe(0);
+    },
+  );
+
+  it("a call after the connection, on a socket that went silent, ends at the call deadline", async () => {
+    sim = await startSimulator({ port: 0, loadTimeScale: 0 });
+    const host = new SdkModelHost({ baseUrl: sim.baseUrl, deadlines: { callMs: 500 } });
+    try {
+      expect((await host.listDownloaded()).length).toBeGreaterThan(0);
+      sim.injectFault({ kind: "latency", ms: 60_000, path: "/system/listDownloadedModels" });
+      const outcome = await settleWithin(() => host.listDownloaded(), 10_000);
+      expect(outcome.kind).toBe("error");
+      const error = outcome.kind === "error" ? outcome.error : undefined;
+      expect(error).toBeInstanceOf(ModelHostError);
+      expect((error as ModelHostError).kind).toBe("timeout");
+      expect((error as ModelHostError).cause).toBeInstanceOf(LMStudioTimeoutError);
+    } finally {
+      sim.clearFaults();
+      await host.close();
+    }
+  });
+});
+
+describe("16.4 a stream that stalls after its headers", () => {
+  const chunk = (text: string, finish: string | null = null) =>
+    `data: ${JSON.stringify({
+      id: "x",
+      object: "chat.completion.chunk",
+      model: MODEL,
+      choices: [{ index: 0, delta: { role: "assistant", content: text }, finish_reason: finish }],
+    })}\n\n`;
+
+  /** A server that sends one chunk, then (per `after`) nothing, keep-alive comments, or slow chunks. */
+  async function stallingServer(after: "silence" | "keep-alive" | "slow-chunks") {
+    raw = await startRawServer((_req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write(chunk("Hel"));
+      if (after === "silence") return;
+      let sent = 0;
+      const timer = setInterval(() => {
+        if (after === "keep-alive") {
+          res.write(": keep-alive\n\n");
+          return;
+        }
+        sent++;
+        if (sent < 5) res.write(chunk("lo"));
+        else {
+          res.end(`${chunk("", "stop")}data: [DONE]\n\n`);
+          clearInterval(timer);
+        }
+      }, 300);
+      res.on("close", () => clearInterval(timer));
+    });
+    return raw;
+  }
+
+  const modelFor = (server: RawServer, streaming: boolean) =>
+    new ChatLMStudio({
+      baseUrl: server.baseUrl,
+      model: MODEL,
+      maxRetries: 0,
+      // Only set when true: an explicit `streaming: false` makes core answer `stream()` by invoking.
+      ...(streaming ? { streaming } : {}),
+      streamIdleTimeout: 1000,
+    });
+
+  async function drain(model: ChatLMStudio): Promise<string> {
+    let text = "";
+    for await (const part of await model.stream("Hello")) text += part.text;
+    return text;
+  }
+
+  it.each([
+    ["silence", "stream"],
+    ["silence", "invoke on a streaming model"],
+    ["keep-alive", "stream"],
+    ["keep-alive", "invoke on a streaming model"],
+  ] as const)("%s after the first chunk: %s ends in LMStudioTimeoutError", async (after, how) => {
+    const server = await stallingServer(after);
+    const model = modelFor(server, how !== "stream");
+    const outcome = await settleWithin(
+      () => (how === "stream" ? drain(model) : model.invoke("Hello").then((message) => message.text)),
+      15_000,
+    );
+    expect(outcome.kind).toBe("error");
+    const error = outcome.kind === "error" ? outcome.error : undefined;
+    expect(error).toBeInstanceOf(LMStudioTimeoutError);
+    expect((error as LMStudioTimeoutError).timeoutMs).toBe(1000);
+  });
+
+  it("a slow stream that keeps sending is not cut: the bound is between chunks, not in total", async () => {
+    const server = await stallingServer("slow-chunks");
+    expect(await drain(modelFor(server, false))).toBe("Hellolololo");
+  });
+});
+
+describe("16.5 device files and FIFOs as image or PDF inputs", () => {
+  it.each([
+    ["/dev/zero", "toImageContent"],
+    ["/dev/zero", "pdfText"],
+    ["/dev/urandom", "pdfToImages"],
+  ] as const)("%s through %s is refused as not a regular file, without reading it", async (path, how) => {
+    const call = (): Promise<unknown> =>
+      how === "toImageContent" ? toImageContent(path) : how === "pdfText" ? pdfText(path) : pdfToImages(path);
+    const heapBefore = process.memoryUsage().rss;
+    const outcome = await settleWithin(call, 10_000);
+    expect(outcome.kind).toBe("error");
+    const error = outcome.kind === "error" ? outcome.error : undefined;
+    expect(error).toBeInstanceOf(LMStudioImageInputError);
+    expect((error as LMStudioImageInputError).problem).toBe("unsupported");
+    expect((error as Error).message).toContain("a character device, not a regular file");
+    // Nothing was read: memory did not grow by anything like the 50 MiB input limit.
+    expect(process.memoryUsage().rss - heapBefore).toBeLessThan(50 * 1024 * 1024);
+  });
+
+  it("a FIFO with no writer is refused at once, and the process is not left with a blocked open", async () => {
+    dir = await mkdtemp(join(tmpdir(), "issue16-fifo-"));
+    const fifo = join(dir, "image.png");
+    const made = spawnSync("mkfifo", [fifo]).status === 0;
+    expect(made).toBe(true);
+    const outcome = await settleWithin(() => toImageContent(fifo), 5_000);
+    expect(outcome.kind).toBe("error");
+    const error = outcome.kind === "error" ? outcome.error : undefined;
+    expect(error).toBeInstanceOf(LMStudioImageInputError);
+    expect((error as Error).message).toContain("a FIFO (named pipe), not a regular file");
+  });
+
+  it("a regular file is still read whole, counting the bytes actually read", async () => {
+    dir = await mkdtemp(join(tmpdir(), "issue16-file-"));
+    const file = join(dir, "small.bin");
+    await writeFile(file, Buffer.alloc(3000, 7));
+    expect(Buffer.from(await readImageBytes(file))).toEqual(Buffer.alloc(3000, 7));
+    const over = await readImageBytes(file, { maxInputBytes: 2999 }).catch((e: unknown) => e);
+    expect(over).toBeInstanceOf(LMStudioImageInputError);
+    expect((over as LMStudioImageInputError).problem).toBe("too-large");
+  });
+});
+
+async function pdfWithPages(count: number): Promise<Uint8Array> {
+  const pdf = await PDFDocument.create();
+  for (let i = 0; i < count; i++) pdf.addPage([200, 200]);
+  return pdf.save();
+}
+
+describe("16.14 a PDF declaring thousands of pages", () => {
+  it("is refused by pdfToImages and pdfText with the page cap named, before rendering", async () => {
+    const bomb = await pdfWithPages(3000);
+    const calls: Array<() => Promise<unknown>> = [() => pdfToImages(bomb), () => pdfText(bomb)];
+    for (const call of calls) {
+      const outcome = await settleWithin(call, 30_000);
+      expect(outcome.kind).toBe("error");
+      const error = outcome.kind === "error" ? outcome.error : undefined;
+      expect(error).toBeInstanceOf(LMStudioImageInputError);
+      expect((error as LMStudioImageInputError).problem).toBe("too-large");
+      expect((error as Error).message).toContain("3000 pages, over the 200-page limit (maxPages)");
+    }
+  });
+
+  it("renders chosen pages of a long PDF, and a raised cap admits it", async () => {
+    const long = await pdfWithPages(250);
+    expect((await pdfToImages(long, { pages: [1, 250], scale: 0.1 })).map(({ page }) => page)).toEqual([
+      1, 250,
+    ]);
+    expect(await pdfText(long, { maxPages: 250 })).toHaveLength(250);
+  });
+});
+
+describe("issue 13.8 describeDocument with a page that does not exist", () => {
+  it("raises a typed error naming the valid range, before anything is sent", async () => {
+    sim = await startSimulator({ port: 0, loadTimeScale: 0 });
+    const vision = new LMStudioVision({
+      model: "qwen2-vl-2b-instruct",
+      baseUrl: sim.baseUrl,
+      chat: { maxRetries: 0 },
+    });
+    const error = await vision
+      .describeDocument(await pdfWithPages(1), { pages: [99] })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LMStudioImageInputError);
+    expect((error as LMStudioImageInputError).problem).toBe("not-found");
+    expect((error as Error).message).toBe(
+      "Page 99 does not exist: the PDF has 1 page (valid pages: 1 to 1).",
+    );
+    expect(chatRequests(sim)).toBe(0);
+  });
+});
