@@ -83,6 +83,60 @@ export function parseContextOverflow(
   return undefined;
 }
 
+/** What went wrong with a model on the server, as the context guard's host reports it. */
+export type LMStudioFailureKind =
+  | "guardrail"
+  | "crash"
+  | "out-of-memory"
+  | "overflow"
+  | "disconnect"
+  | "not-found"
+  | "load-error";
+
+/**
+ * Server and SDK transport texts → failure kinds. Order matters: the crash text also mentions no
+ * memory, and both come before the overflow wordings (the same ones `mapLMStudioError` knows).
+ */
+const FAILURE_MATCHERS: Array<[(text: string) => boolean, LMStudioFailureKind]> = [
+  [(t) => /insufficient system resources|guardrail/i.test(t), "guardrail"],
+  [(t) => /has crashed|exit code/i.test(t), "crash"],
+  [
+    (t) => /out of memory|insufficient memory|\boom\b|metal error|failed to allocate/i.test(t),
+    "out-of-memory",
+  ],
+  [(t) => parseContextOverflow(t) !== undefined, "overflow"],
+  [
+    (t) => /websocket|connection closed|transport disposed|econnrefused|econnreset|socket hang up/i.test(t),
+    "disconnect",
+  ],
+  [
+    (t) => /cannot find a model|already been unloaded|not found|no loaded model satisfies/i.test(t),
+    "not-found",
+  ],
+  [(t) => /failed to load model|error loading model/i.test(t), "load-error"],
+];
+
+/** The SDK's `displayData.code`s that mean "no such model or instance" (lms-shared-types GenericErrorDisplayData). */
+const NOT_FOUND_CODES = new Set([
+  "generic.pathNotFound",
+  "generic.identifierNotFound",
+  "generic.specificModelUnloaded",
+  "generic.noModelMatchingQuery",
+]);
+
+/**
+ * Classifies a failure from LM Studio's structured error fields (an SDK error's `displayData.code`),
+ * else from its wording (title, cause or message). Undefined when nothing is recognised.
+ */
+export function classifyLMStudioFailure(
+  texts: ReadonlyArray<string | undefined>,
+  displayCode?: string,
+): LMStudioFailureKind | undefined {
+  if (displayCode !== undefined && NOT_FOUND_CODES.has(displayCode)) return "not-found";
+  const text = texts.filter((t): t is string => t !== undefined).join("\n");
+  return FAILURE_MATCHERS.find(([matches]) => matches(text))?.[1];
+}
+
 export interface ErrorContext {
   /** The model the request named, for messages. */
   model?: string;

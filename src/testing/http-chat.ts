@@ -6,7 +6,7 @@ import {
   usageOf,
 } from "./completion-payloads.js";
 import type { GenerationResult } from "./generation.js";
-import { resolveHttpInstance } from "./http-model-resolution.js";
+import { requestTtlMs, resolveHttpInstance } from "./http-model-resolution.js";
 import { HttpError, sendJson, validationError } from "./http-util.js";
 import { MODEL_NOT_VLM } from "./messages.js";
 import { type ChatCompletionRequest, parseChatCompletionRequest } from "./openai-request.js";
@@ -18,7 +18,7 @@ import { simulatorTokenPieces } from "./tokenizer.js";
 /** POST /v1/chat/completions and /api/v0/chat/completions. */
 export async function handleChatCompletions(ctx: RouteContext, flavor: "v1" | "v0"): Promise<void> {
   const request = parseChatCompletionRequest(ctx.body);
-  const instance = await resolveHttpInstance(ctx.state, request.model, "llm");
+  const instance = await resolveHttpInstance(ctx.state, request.model, "llm", requestTtlMs(ctx.body));
   if (request.turns.some((t) => t.images > 0) && !instance.model.vision) throw validationError(MODEL_NOT_VLM);
   const stream = request.stream ? new ChatStream(ctx, instance, request, flavor) : undefined;
   const result = await instance.engine.generate(

@@ -78,6 +78,7 @@ export function createHttpHandler(state: SimulatorState, faults: FaultBook, requ
           },
         });
       }
+      state.expireIdle();
       const latency = faults.take("latency", path);
       if (latency) await new Promise((resolve) => setTimeout(resolve, latency.ms));
       const evict = faults.take("evict", path);

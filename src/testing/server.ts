@@ -55,6 +55,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   });
   const wss = new WebSocketServer({ noServer: true });
   const credentials = sdkCredentials(resolved.apiToken);
+  // Idle TTLs also expire while nobody calls (each request checks them first as well).
+  const ttlSweep = setInterval(() => state.expireIdle(), 1000);
+  ttlSweep.unref();
 
   server.on("upgrade", (req, socket, head) => {
     const namespace = new URL(req.url ?? "/", "http://simulator").pathname.replace(/^\/+|\/+$/g, "");
@@ -82,7 +85,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     injectFault: (fault) => faults.add(fault),
     clearFaults: () => faults.clear(),
     loaded: () => state.views(),
+    advanceClock: (ms) => state.views(state.advanceClock(ms)),
     close: async () => {
+      clearInterval(ttlSweep);
       for (const client of wss.clients) client.terminate();
       wss.close();
       server.closeAllConnections();

@@ -11,6 +11,8 @@ export interface LoadedInstance {
   instanceReference: string;
   ttlMs: number | null;
   lastUsedTime: number | null;
+  /** When it finished loading (simulator clock): the idle TTL counts from here until first use. */
+  loadedAt: number;
   /** Tokenizer, generation and embeddings of this instance. */
   engine: ModelEngine;
 }
@@ -24,6 +26,10 @@ export interface ResolvedOptions {
   apiToken: string | undefined;
   loadTimeScale: number;
   separateReasoningContent: boolean;
+  /** How long a socket may stay unauthenticated (LM Studio: 10 s). */
+  authTimeoutMs: number;
+  /** "namespace/endpoint" names this server lacks (an older LM Studio). */
+  sdkEndpointsMissing: ReadonlySet<string>;
 }
 
 export type LoadFailure =
@@ -53,6 +59,8 @@ export class SimulatorState {
   private referenceCounter = 0;
   /** Engines of unloaded instances still freeing their memory. */
   private readonly releasing = new Set<Promise<void>>();
+  /** Added to the wall clock by `advanceClock`, so tests can make idle TTLs expire at once. */
+  private clockOffsetMs = 0;
 
   constructor(
     readonly options: ResolvedOptions,
@@ -73,7 +81,30 @@ export class SimulatorState {
       apiToken: options.apiToken,
       loadTimeScale: options.loadTimeScale ?? 1,
       separateReasoningContent: options.separateReasoningContent ?? false,
+      authTimeoutMs: options.authTimeoutMs ?? 10_000,
+      sdkEndpointsMissing: new Set(options.sdkEndpointsMissing ?? []),
     };
+  }
+
+  /** The simulator's clock: wall time plus whatever tests advanced it by. */
+  now(): number {
+    return Date.now() + this.clockOffsetMs;
+  }
+
+  /** Moves the clock forward and unloads what expired; returns the unloaded instances. */
+  advanceClock(ms: number): LoadedInstance[] {
+    this.clockOffsetMs += ms;
+    return this.expireIdle();
+  }
+
+  /** Idle TTL: an instance unused for `ttlMs` (since its last use, else its load) is unloaded. */
+  expireIdle(): LoadedInstance[] {
+    const now = this.now();
+    const expired = this.instances.filter(
+      (i) => i.ttlMs !== null && now - (i.lastUsedTime ?? i.loadedAt) >= i.ttlMs,
+    );
+    for (const instance of expired) this.unload(instance.identifier);
+    return expired;
   }
 
   /** The overflow dialect for a model: MLX models always speak MLX's. */
@@ -167,6 +198,7 @@ export class SimulatorState {
       instanceReference: `sim-instance-${this.referenceCounter}`,
       ttlMs: plan.ttlMs,
       lastUsedTime: null,
+      loadedAt: this.now(),
       engine,
     };
     this.instances.push(instance);
@@ -198,15 +230,15 @@ export class SimulatorState {
   }
 
   touch(instance: LoadedInstance): void {
-    instance.lastUsedTime = Date.now();
+    instance.lastUsedTime = this.now();
   }
 
   loadTimeMs(model: CatalogModel): number {
     return model.loadTimeMs * this.options.loadTimeScale;
   }
 
-  views(): LoadedInstanceView[] {
-    return this.instances.map((i) => ({
+  views(instances = this.instances): LoadedInstanceView[] {
+    return instances.map((i) => ({
       identifier: i.identifier,
       modelKey: i.model.key,
       contextLength: i.contextLength,

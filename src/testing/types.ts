@@ -83,6 +83,13 @@ export interface SimulatorOptions {
    * real tokenizer, real decoding and embeddings. Catalog, error dialects and faults are unchanged.
    */
   backend?: "scripted" | "llama.cpp";
+  /** How long an SDK socket may stay unauthenticated before LM Studio gives up (default 10 000 ms, as LM Studio). */
+  authTimeoutMs?: number;
+  /**
+   * SDK endpoints this server lacks, as "namespace/endpoint" (e.g. "llm/estimateModelUsage"), to act
+   * like an LM Studio older than the SDK: calls to them get a `communicationWarning` and no reply.
+   */
+  sdkEndpointsMissing?: string[];
   /** CPU threads per llama.cpp context (default 1; node-llama-cpp's own default oversubscribes small machines). */
   llamaThreads?: number;
 }
@@ -111,5 +118,10 @@ export interface RunningSimulator {
   injectFault(fault: Fault): void;
   clearFaults(): void;
   loaded(): LoadedInstanceView[];
+  /**
+   * Moves the simulator's clock forward (idle TTLs count on it) and unloads every instance whose
+   * TTL expired; returns those. Without it, TTLs expire in real time.
+   */
+  advanceClock(ms: number): LoadedInstanceView[];
   close(): Promise<void>;
 }
