@@ -5,6 +5,7 @@ import { handleCompletions } from "./http-completions.js";
 import { handleEmbeddings } from "./http-embeddings.js";
 import { handleV0Model, handleV0Models, handleV1Load, handleV1Models, handleV1Unload } from "./http-rest.js";
 import { HttpError, parseJsonBody, readBody, sendJson, setCommonHeaders } from "./http-util.js";
+import { asRestV1ErrorBody } from "./http-v1-errors.js";
 import type { RouteContext } from "./route-context.js";
 import type { SimulatorState } from "./state.js";
 import type { RecordedRequest } from "./types.js";
@@ -90,7 +91,8 @@ export function createHttpHandler(state: SimulatorState, faults: FaultBook, requ
       const ctx: RouteContext = { state, faults, req, res, path, body: parseJsonBody(raw) };
       await dispatch(ctx, method);
     } catch (error) {
-      if (error instanceof HttpError) sendJson(res, error.status, error.body);
+      if (error instanceof HttpError)
+        sendJson(res, error.status, path.startsWith("/api/v1/") ? asRestV1ErrorBody(error.body) : error.body);
       else if (!res.headersSent) sendJson(res, 500, { error: (error as Error)?.message ?? String(error) });
       else res.end();
     }

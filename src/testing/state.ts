@@ -1,5 +1,6 @@
 import type { InferenceBackend, ModelEngine } from "./backend.js";
 import { type CatalogModel, DEFAULT_MODELS, resolveModelSpec } from "./catalog.js";
+import { type LlmLoadSettings, resolveLoadSettings } from "./load-config.js";
 import { guardrailRefusal } from "./messages.js";
 import type { LMStudioVersionDialect, LoadedInstanceView, SimulatorOptions } from "./types.js";
 
@@ -13,6 +14,8 @@ export interface LoadedInstance {
   lastUsedTime: number | null;
   /** When it finished loading (simulator clock): the idle TTL counts from here until first use. */
   loadedAt: number;
+  /** Load settings besides the context (eval batch, parallel, flash attention, …); {} for embeddings. */
+  loadSettings: LlmLoadSettings;
   /** Tokenizer, generation and embeddings of this instance. */
   engine: ModelEngine;
 }
@@ -45,6 +48,7 @@ export interface LoadPlan {
   contextLength: number;
   ttlMs: number | null;
   jit: boolean;
+  loadSettings: LlmLoadSettings;
 }
 
 /** Bytes of KV cache per context token: a round figure so estimates look like a 7B model's. */
@@ -138,7 +142,13 @@ export class SimulatorState {
   /** Checks a load request without changing anything. */
   planLoad(
     key: string,
-    opts: { identifier?: string; contextLength?: number; ttlMs?: number; jit?: boolean } = {},
+    opts: {
+      identifier?: string;
+      contextLength?: number;
+      ttlMs?: number;
+      jit?: boolean;
+      settings?: LlmLoadSettings;
+    } = {},
   ): LoadPlan | LoadFailure {
     const model = this.catalog.get(key);
     if (!model) {
@@ -173,6 +183,7 @@ export class SimulatorState {
       contextLength,
       ttlMs: opts.ttlMs ?? (jit ? JIT_TTL_MS : null),
       jit,
+      loadSettings: resolveLoadSettings(model, opts.settings),
     };
   }
 
@@ -199,6 +210,7 @@ export class SimulatorState {
       ttlMs: plan.ttlMs,
       lastUsedTime: null,
       loadedAt: this.now(),
+      loadSettings: plan.loadSettings,
       engine,
     };
     this.instances.push(instance);

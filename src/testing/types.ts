@@ -28,6 +28,16 @@ export interface SimulatedModelSpec {
   publisher?: string;
   architecture?: string;
   quantization?: string;
+  /** The publisher's parameter label ("7B"); not derived from the file size. Absent by default. */
+  paramsString?: string;
+  /** Mixture-of-experts LLMs: experts used per token by default (reported as `num_experts`). */
+  experts?: number;
+  /**
+   * Where a reasoning model's reasoning goes on /v1 when it is separated: "reasoning_content"
+   * (DeepSeek-R1 style, only with `separateReasoningContent`, default) or "reasoning" (gpt-oss,
+   * LM Studio 0.3.23+: always separate, `message.reasoning` / `delta.reasoning`).
+   */
+  reasoningField?: "reasoning_content" | "reasoning";
   /**
    * A GGUF file that backs this model when the simulator runs with `backend: "llama.cpp"` (e.g. one
    * written by `writeTinyLlamaGguf`). Ignored by the scripted backend.
