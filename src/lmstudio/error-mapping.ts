@@ -71,6 +71,19 @@ export function errorMessageOf(body: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * The structured fields of an error object besides its message: `/api/v1`'s
+ * `{"error":{"type","message","code"?,"param"?}}` and /v1's OpenAI-style `type`/`code`/`param`.
+ */
+export function errorDetailsOf(body: unknown): { type?: string; code?: string; param?: string } {
+  if (typeof body !== "object" || body === null) return {};
+  const error = (body as Record<string, unknown>).error;
+  if (typeof error !== "object" || error === null) return {};
+  const record = error as Record<string, unknown>;
+  const text = (key: string) => (typeof record[key] === "string" ? { [key]: record[key] as string } : {});
+  return { ...text("type"), ...text("code"), ...text("param") };
+}
+
 export function parseContextOverflow(
   message: string,
 ): { dialect: OverflowDialect; promptTokens?: number; contextLength?: number } | undefined {
@@ -194,13 +207,22 @@ export function mapLMStudioError(
     return new LMStudioVisionNotSupportedError(context.model ?? "", context.visionModels ?? [], message);
   }
 
+  // `/api/v1` says what kind of error it is; wordings above win because they carry more detail.
+  const details = errorDetailsOf(bodyOrMessage);
+  if (details.type === "model_not_found") {
+    const named = /model with (?:identifier|path) "([^"]*)"/.exec(message)?.[1];
+    return new LMStudioModelNotFoundError(named ?? context.model ?? "", [], message);
+  }
+  const labels = [details.type, details.code, details.param && `param ${details.param}`].filter(Boolean);
+
   // The full text stays on `body`; the message is cut so a megabyte error page cannot flood a log.
   const shown =
     message.length > MAX_MESSAGE_CHARS
       ? `${message.slice(0, MAX_MESSAGE_CHARS)}… (${message.length - MAX_MESSAGE_CHARS} more characters)`
       : message;
   return new LMStudioRequestError(
-    `LM Studio request failed${status ? ` with HTTP ${status}` : ""}: ${shown}`,
+    `LM Studio request failed${status ? ` with HTTP ${status}` : ""}: ${shown}` +
+      (labels.length > 0 ? ` (${labels.join(", ")})` : ""),
     status,
     bodyOrMessage,
   );
