@@ -24,8 +24,10 @@ export async function resolveHttpInstance(
   model: string | undefined,
   domain: "llm" | "embedding",
   ttlMs?: number,
+  /** A JIT load's context (native `/api/v1/chat` takes one); the JIT default otherwise. */
+  contextLength?: number,
 ): Promise<LoadedInstance> {
-  const instance = await findOrJitLoad(state, model, domain, ttlMs);
+  const instance = await findOrJitLoad(state, model, domain, ttlMs, contextLength);
   if (instance.model.type !== domain) {
     const message =
       domain === "embedding" ? notEmbeddingModel(instance.identifier) : notLlmModel(instance.identifier);
@@ -40,6 +42,7 @@ async function findOrJitLoad(
   model: string | undefined,
   domain: "llm" | "embedding",
   ttlMs: number | undefined,
+  contextLength: number | undefined,
 ): Promise<LoadedInstance> {
   if (model === undefined || model === "") {
     const any = state.instances.find((i) => i.model.type === domain) ?? state.instances[0];
@@ -69,7 +72,11 @@ async function findOrJitLoad(
     const message = domain === "embedding" ? notEmbeddingModel(model) : notLlmModel(model);
     throw modelResolutionError(message, "model_not_found");
   }
-  const plan = state.planLoad(model, { jit: true, ...(ttlMs !== undefined ? { ttlMs } : {}) });
+  const plan = state.planLoad(model, {
+    jit: true,
+    ...(ttlMs !== undefined ? { ttlMs } : {}),
+    ...(contextLength !== undefined ? { contextLength } : {}),
+  });
   if (isLoadFailure(plan)) throw new HttpError(400, { error: plan.message });
   // Concurrent requests for a model that is still loading share that load (the engine's load is async).
   let inFlight = jitLoadsInFlight.get(state);
