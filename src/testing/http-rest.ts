@@ -111,6 +111,13 @@ export async function handleV1Load(ctx: RouteContext): Promise<void> {
   if (body.model === undefined) throw restV1ParamError("model", "missing");
   if (typeof body.model !== "string" || body.model === "")
     throw restV1ParamError("model", "must be a non-empty string");
+  // LM Studio's load schema has no parallel setting and rejects it (#2024); the wording is inferred.
+  if (body.parallel !== undefined) {
+    throw restV1Error("invalid_request", "Unrecognized key(s) in object: 'parallel'", {
+      code: "unrecognized_keys",
+      param: "parallel",
+    });
+  }
   const contextLength = loadField(body, "context_length", "int") as number | undefined;
   const settings: LlmLoadSettings = {
     evalBatchSize: loadField(body, "eval_batch_size", "int") as number | undefined,

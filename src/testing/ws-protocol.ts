@@ -246,7 +246,15 @@ export function serveSdkSocket(
       }
       case "channelSend": {
         const message = frame.message as { type?: unknown } | undefined;
-        if (message?.type === "cancel") channels.get(Number(frame.channelId))?.cancel();
+        const channel = channels.get(Number(frame.channelId));
+        if (!channel) {
+          warn(
+            `Received channelSend for unknown channel, channelId = ${String(frame.channelId)}`,
+            "channelUnknown",
+          );
+          return;
+        }
+        if (message?.type === "cancel") channel.cancel();
         return;
       }
       case "keepAlive":

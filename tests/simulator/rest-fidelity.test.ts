@@ -101,6 +101,17 @@ describe("item 6: load config fields", () => {
     expect((await v1Model(EMBED)).loaded_instances[0].config).toEqual({ context_length: 2048 });
   });
 
+  test("REST load rejects parallel, which only lms and the SDK set (#2024)", async () => {
+    const res = await postJson(`${origin}/api/v1/models/load`, { model: QWEN, parallel: 2 });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({
+      type: "invalid_request",
+      code: "unrecognized_keys",
+      param: "parallel",
+    });
+    expect((await v1Model(QWEN)).loaded_instances).toEqual([]);
+  });
+
   test("a wrongly typed field is an /api/v1 invalid_request naming it", async () => {
     const bad = await postJson(`${origin}/api/v1/models/load`, { model: QWEN, flash_attention: "yes" });
     expect(bad.status).toBe(400);

@@ -134,6 +134,13 @@ describe("item 2: unknown endpoints and invalid parameters get a communicationWa
     expect(await c.next((f) => f.type === "communicationWarning")).toMatchObject({
       kind: "channelEndpointUnknown",
     });
+    // The channel was never created, so cancelling it is a message for an unknown channel.
+    c.send({ type: "channelSend", channelId: 0, message: { type: "cancel" } });
+    expect(await c.next((f) => f.type === "communicationWarning")).toEqual({
+      type: "communicationWarning",
+      warning: "Received channelSend for unknown channel, channelId = 0",
+      kind: "channelUnknown",
+    });
     c.send({
       type: "rpcCall",
       endpoint: "estimateModelUsage",
