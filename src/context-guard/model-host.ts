@@ -51,6 +51,8 @@ interface SdkErrorFields {
   title?: string;
   rootTitle?: string;
   cause?: string;
+  /** Engine details LM Studio attaches to load failures (e.g. `{n_ctx, n_batch, n_gpu_layers}`). */
+  errorData?: Record<string, unknown>;
   displayCode?: string;
 }
 
@@ -69,6 +71,9 @@ function sdkErrorFields(error: unknown): SdkErrorFields | undefined {
     ...(title !== undefined ? { title } : {}),
     ...(rootTitle !== undefined ? { rootTitle } : {}),
     ...(typeof raw.cause === "string" ? { cause: raw.cause } : {}),
+    ...(typeof raw.errorData === "object" && raw.errorData !== null
+      ? { errorData: raw.errorData as Record<string, unknown> }
+      : {}),
     ...(typeof code === "string" ? { displayCode: code } : {}),
   };
 }
@@ -90,7 +95,8 @@ export function classifyHostError(error: unknown, signal?: AbortSignal): ModelHo
     // LM Studio's own title is clean, one line and uncoloured: no need to parse the formatted message.
     const title = fields.title ?? fields.rootTitle ?? firstLine(text);
     const kind = classifyLMStudioFailure([title, fields.cause], fields.displayCode) ?? "other";
-    return new ModelHostError(kind, title, { cause: error });
+    const data = fields.errorData !== undefined ? ` ${JSON.stringify(fields.errorData)}` : "";
+    return new ModelHostError(kind, `${title}${data}`, { cause: error });
   }
   const kind = classifyLMStudioFailure([text]) ?? "other";
   return new ModelHostError(kind, firstLine(text), { cause: error });

@@ -64,7 +64,10 @@ describe("classifyHostError on SDK errors", () => {
       cause: "ggml_backend_cpu_buffer_type_alloc_buffer: failed to allocate buffer",
       errorData: { n_ctx: 131072 },
     });
-    expect(classifyHostError(error).kind).toBe("out-of-memory");
+    const classified = classifyHostError(error);
+    expect(classified.kind).toBe("out-of-memory");
+    // errorData goes into the one-line detail the registry logs.
+    expect(classified.detail).toBe('Failed to load model {"n_ctx":131072}');
   });
 
   test("overflow wordings are the error-mapping ones", () => {
