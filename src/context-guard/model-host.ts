@@ -1,12 +1,12 @@
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { LMStudioClient, LoggerInterface, ModelInfo } from "@lmstudio/sdk";
+import { classifyLMStudioFailure } from "../lmstudio/error-mapping.js";
 import { LMStudioTimeoutError } from "../lmstudio/errors.js";
 import { sdkWebSocketUrl } from "../lmstudio/urls.js";
 import type {
   ChatTurn,
   DownloadedModel,
-  HostFailureKind,
   InstanceRef,
   LoadedInstance,
   LoadRequest,
@@ -48,19 +48,41 @@ const silentLogger: LoggerInterface = {
   debug: () => undefined,
 };
 
-/** Server texts → failure kinds. Order matters: the crash text also mentions no memory. */
-const FAILURE_PATTERNS: Array<[RegExp, HostFailureKind]> = [
-  [/insufficient system resources|guardrail/i, "guardrail"],
-  [/has crashed|exit code/i, "crash"],
-  [/out of memory|insufficient memory|\boom\b|metal error|failed to allocate/i, "out-of-memory"],
-  [
-    /tokens to keep from the initial prompt|trying to keep the first|does not fit in context|context size has been exceeded/i,
-    "overflow",
-  ],
-  [/websocket|connection closed|transport disposed|econnrefused|econnreset|socket hang up/i, "disconnect"],
-  [/cannot find a model|already been unloaded|not found/i, "not-found"],
-  [/failed to load model|error loading model/i, "load-error"],
-];
+/**
+ * The structured fields the SDK copies from LM Studio's serialized error onto the Error it throws
+ * (`title`, `cause`, `suggestion`, `errorData`; `displayData` and `rootTitle` on the plain path).
+ * Present whatever the frame's age: old servers omit `rootTitle`/`stack`, new ones send both.
+ */
+interface SdkErrorFields {
+  title?: string;
+  rootTitle?: string;
+  cause?: string;
+  /** Engine details LM Studio attaches to load failures (e.g. `{n_ctx, n_batch, n_gpu_layers}`). */
+  errorData?: Record<string, unknown>;
+  displayCode?: string;
+}
+
+function sdkErrorFields(error: unknown): SdkErrorFields | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const raw = error as Error & Record<string, unknown>;
+  const title = typeof raw.title === "string" ? raw.title : undefined;
+  const rootTitle = typeof raw.rootTitle === "string" ? raw.rootTitle : undefined;
+  const displayData = raw.displayData;
+  const code =
+    typeof displayData === "object" && displayData !== null
+      ? (displayData as { code?: unknown }).code
+      : undefined;
+  if (title === undefined && rootTitle === undefined && typeof code !== "string") return undefined;
+  return {
+    ...(title !== undefined ? { title } : {}),
+    ...(rootTitle !== undefined ? { rootTitle } : {}),
+    ...(typeof raw.cause === "string" ? { cause: raw.cause } : {}),
+    ...(typeof raw.errorData === "object" && raw.errorData !== null
+      ? { errorData: raw.errorData as Record<string, unknown> }
+      : {}),
+    ...(typeof code === "string" ? { displayCode: code } : {}),
+  };
+}
 
 /** Maps any SDK or transport error to a ModelHostError; `signal` tells a timeout from a user abort. */
 export function classifyHostError(error: unknown, signal?: AbortSignal): ModelHostError {
@@ -74,10 +96,16 @@ export function classifyHostError(error: unknown, signal?: AbortSignal): ModelHo
   if (error instanceof Error && error.name === "AbortError") {
     return new ModelHostError("aborted", text, { cause: error });
   }
-  for (const [pattern, kind] of FAILURE_PATTERNS) {
-    if (pattern.test(text)) return new ModelHostError(kind, firstLine(text), { cause: error });
+  const fields = sdkErrorFields(error);
+  if (fields) {
+    // LM Studio's own title is clean, one line and uncoloured: no need to parse the formatted message.
+    const title = fields.title ?? fields.rootTitle ?? firstLine(text);
+    const kind = classifyLMStudioFailure([title, fields.cause], fields.displayCode) ?? "other";
+    const data = fields.errorData !== undefined ? ` ${JSON.stringify(fields.errorData)}` : "";
+    return new ModelHostError(kind, `${title}${data}`, { cause: error });
   }
-  return new ModelHostError("other", firstLine(text), { cause: error });
+  const kind = classifyLMStudioFailure([text]) ?? "other";
+  return new ModelHostError(kind, firstLine(text), { cause: error });
 }
 
 /**
@@ -104,7 +132,8 @@ async function withCallSignal<T>(
 }
 
 function firstLine(text: string): string {
-  // SDK messages carry ANSI colours and multi-line suggestions; the registry log wants one clean line.
+  // Errors without LM Studio's fields (transport failures, friendly-formatted ones) carry ANSI colours
+  // and multi-line suggestions; the registry log wants one clean line.
   // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping ANSI escape sequences
   const plain = text.replace(/\u001b\[[0-9;]*m/g, "").trim();
   return plain.split("\n").find((line) => line.trim() !== "") ?? plain;

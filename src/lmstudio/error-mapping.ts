@@ -71,6 +71,19 @@ export function errorMessageOf(body: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * The structured fields of an error object besides its message: `/api/v1`'s
+ * `{"error":{"type","message","code"?,"param"?}}` and /v1's OpenAI-style `type`/`code`/`param`.
+ */
+export function errorDetailsOf(body: unknown): { type?: string; code?: string; param?: string } {
+  if (typeof body !== "object" || body === null) return {};
+  const error = (body as Record<string, unknown>).error;
+  if (typeof error !== "object" || error === null) return {};
+  const record = error as Record<string, unknown>;
+  const text = (key: string) => (typeof record[key] === "string" ? { [key]: record[key] as string } : {});
+  return { ...text("type"), ...text("code"), ...text("param") };
+}
+
 export function parseContextOverflow(
   message: string,
 ): { dialect: OverflowDialect; promptTokens?: number; contextLength?: number } | undefined {
@@ -81,6 +94,60 @@ export function parseContextOverflow(
     return { dialect, promptTokens: Number(match[1]), contextLength: Number(match[2]) };
   }
   return undefined;
+}
+
+/** What went wrong with a model on the server, as the context guard's host reports it. */
+export type LMStudioFailureKind =
+  | "guardrail"
+  | "crash"
+  | "out-of-memory"
+  | "overflow"
+  | "disconnect"
+  | "not-found"
+  | "load-error";
+
+/**
+ * Server and SDK transport texts → failure kinds. Order matters: the crash text also mentions no
+ * memory, and both come before the overflow wordings (the same ones `mapLMStudioError` knows).
+ */
+const FAILURE_MATCHERS: Array<[(text: string) => boolean, LMStudioFailureKind]> = [
+  [(t) => /insufficient system resources|guardrail/i.test(t), "guardrail"],
+  [(t) => /has crashed|exit code/i.test(t), "crash"],
+  [
+    (t) => /out of memory|insufficient memory|\boom\b|metal error|failed to allocate/i.test(t),
+    "out-of-memory",
+  ],
+  [(t) => parseContextOverflow(t) !== undefined, "overflow"],
+  [
+    (t) => /websocket|connection closed|transport disposed|econnrefused|econnreset|socket hang up/i.test(t),
+    "disconnect",
+  ],
+  [
+    (t) => /cannot find a model|already been unloaded|not found|no loaded model satisfies/i.test(t),
+    "not-found",
+  ],
+  [(t) => /failed to load model|error loading model/i.test(t), "load-error"],
+];
+
+/** The SDK's `displayData.code`s that mean "no such model or instance" (lms-shared-types GenericErrorDisplayData). */
+const NOT_FOUND_CODES = new Set([
+  "generic.pathNotFound",
+  "generic.identifierNotFound",
+  "generic.specificModelUnloaded",
+  "generic.noModelMatchingQuery",
+]);
+
+/**
+ * Classifies a failure from LM Studio's structured error fields (an SDK error's `displayData.code`),
+ * else from its wording (title, cause or message). Undefined when nothing is recognised.
+ */
+export function classifyLMStudioFailure(
+  texts: ReadonlyArray<string | undefined>,
+  displayCode?: string,
+): LMStudioFailureKind | undefined {
+  if (displayCode !== undefined && NOT_FOUND_CODES.has(displayCode)) return "not-found";
+  const text = texts.filter((t): t is string => t !== undefined).join("\n");
+  return FAILURE_MATCHERS.find(([matches]) => matches(text))?.[1];
 }
 
 export interface ErrorContext {
@@ -140,13 +207,22 @@ export function mapLMStudioError(
     return new LMStudioVisionNotSupportedError(context.model ?? "", context.visionModels ?? [], message);
   }
 
+  // `/api/v1` says what kind of error it is; wordings above win because they carry more detail.
+  const details = errorDetailsOf(bodyOrMessage);
+  if (details.type === "model_not_found") {
+    const named = /model with (?:identifier|path) "([^"]*)"/.exec(message)?.[1];
+    return new LMStudioModelNotFoundError(named ?? context.model ?? "", [], message);
+  }
+  const labels = [details.type, details.code, details.param && `param ${details.param}`].filter(Boolean);
+
   // The full text stays on `body`; the message is cut so a megabyte error page cannot flood a log.
   const shown =
     message.length > MAX_MESSAGE_CHARS
       ? `${message.slice(0, MAX_MESSAGE_CHARS)}… (${message.length - MAX_MESSAGE_CHARS} more characters)`
       : message;
   return new LMStudioRequestError(
-    `LM Studio request failed${status ? ` with HTTP ${status}` : ""}: ${shown}`,
+    `LM Studio request failed${status ? ` with HTTP ${status}` : ""}: ${shown}` +
+      (labels.length > 0 ? ` (${labels.join(", ")})` : ""),
     status,
     bodyOrMessage,
   );

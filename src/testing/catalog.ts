@@ -20,6 +20,9 @@ export interface CatalogModel {
   publisher: string;
   architecture: string;
   quantization: string;
+  paramsString: string | undefined;
+  experts: number | undefined;
+  reasoningField: "reasoning_content" | "reasoning";
   /** File path relative to the models folder, as LM Studio reports it. */
   path: string;
   /** The GGUF file a llama.cpp backend runs (undefined: scripted). */
@@ -37,6 +40,7 @@ export const DEFAULT_MODELS: readonly SimulatedModelSpec[] = [
     publisher: "lmstudio-community",
     architecture: "qwen2",
     quantization: "Q4_K_M",
+    paramsString: "7B",
     loadTimeMs: 200,
   },
   {
@@ -49,6 +53,7 @@ export const DEFAULT_MODELS: readonly SimulatedModelSpec[] = [
     publisher: "lmstudio-community",
     architecture: "qwen2vl",
     quantization: "Q4_K_M",
+    paramsString: "2B",
     loadTimeMs: 150,
   },
   {
@@ -98,6 +103,9 @@ export function resolveModelSpec(spec: SimulatedModelSpec): CatalogModel {
     publisher,
     architecture: spec.architecture ?? (spec.type === "embedding" ? "nomic-bert" : "llama"),
     quantization,
+    paramsString: spec.paramsString,
+    experts: spec.experts,
+    reasoningField: spec.reasoningField ?? "reasoning_content",
     path: `${publisher}/${spec.key}-${format.toUpperCase()}/${fileName}`,
     gguf: spec.gguf,
   };
@@ -107,10 +115,4 @@ export function resolveModelSpec(spec: SimulatedModelSpec): CatalogModel {
 export function quantizationBits(name: string): number {
   const match = /(\d+)/.exec(name);
   return match ? Number(match[1]) : 16;
-}
-
-/** Rough parameter count label ("7B") from file size and bits per weight, for display fields. */
-export function paramsString(model: CatalogModel): string {
-  const params = (model.sizeBytes * 8) / quantizationBits(model.quantization);
-  return params >= 1e9 ? `${Math.round(params / 1e9)}B` : `${Math.round(params / 1e6)}M`;
 }

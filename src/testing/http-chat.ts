@@ -6,7 +6,7 @@ import {
   usageOf,
 } from "./completion-payloads.js";
 import type { GenerationResult } from "./generation.js";
-import { resolveHttpInstance } from "./http-model-resolution.js";
+import { requestTtlMs, resolveHttpInstance } from "./http-model-resolution.js";
 import { HttpError, sendJson, validationError } from "./http-util.js";
 import { MODEL_NOT_VLM } from "./messages.js";
 import { type ChatCompletionRequest, parseChatCompletionRequest } from "./openai-request.js";
@@ -18,7 +18,7 @@ import { simulatorTokenPieces } from "./tokenizer.js";
 /** POST /v1/chat/completions and /api/v0/chat/completions. */
 export async function handleChatCompletions(ctx: RouteContext, flavor: "v1" | "v0"): Promise<void> {
   const request = parseChatCompletionRequest(ctx.body);
-  const instance = await resolveHttpInstance(ctx.state, request.model, "llm");
+  const instance = await resolveHttpInstance(ctx.state, request.model, "llm", requestTtlMs(ctx.body));
   if (request.turns.some((t) => t.images > 0) && !instance.model.vision) throw validationError(MODEL_NOT_VLM);
   const stream = request.stream ? new ChatStream(ctx, instance, request, flavor) : undefined;
   const result = await instance.engine.generate(
@@ -31,7 +31,10 @@ export async function handleChatCompletions(ctx: RouteContext, flavor: "v1" | "v
       toolChoice: request.toolChoice,
       jsonSchema: request.jsonSchema,
       ...(request.maxTokens !== undefined ? { maxTokens: request.maxTokens } : {}),
-      separateReasoning: ctx.state.options.separateReasoningContent,
+      // gpt-oss-style models always separate their reasoning (`reasoning`, 0.3.23+); the others only
+      // with the Developer setting (`reasoning_content`).
+      separateReasoning:
+        ctx.state.options.separateReasoningContent || instance.model.reasoningField === "reasoning",
     },
     stream ? { onPiece: (piece) => stream.content(piece.text) } : {},
   );
@@ -66,7 +69,7 @@ function chatBody(
   } else if (result.kind === "text") {
     finishReason = result.finishReason;
     message.content = result.content;
-    if (result.reasoning !== undefined) message.reasoning_content = result.reasoning;
+    if (result.reasoning !== undefined) message[instance.model.reasoningField] = result.reasoning;
   }
   return {
     id: completionId("chatcmpl"),
@@ -144,9 +147,8 @@ class ChatStream {
       finishReason = result.finishReason;
       if (result.reasoning !== undefined && !this.streamedContent) {
         for (const fragment of streamPieces(simulatorTokenPieces(result.reasoning))) {
-          const delta = this.first
-            ? { role: "assistant", reasoning_content: fragment }
-            : { reasoning_content: fragment };
+          const field = this.instance.model.reasoningField;
+          const delta = this.first ? { role: "assistant", [field]: fragment } : { [field]: fragment };
           this.first = false;
           if (!(await this.send(this.chunk(delta, null)))) return;
         }

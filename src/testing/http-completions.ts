@@ -1,5 +1,5 @@
 import { completionId, contentFragments, restV0Extras, usageOf } from "./completion-payloads.js";
-import { resolveHttpInstance } from "./http-model-resolution.js";
+import { requestTtlMs, resolveHttpInstance } from "./http-model-resolution.js";
 import {
   HttpError,
   isRecord,
@@ -23,7 +23,7 @@ export async function handleCompletions(ctx: RouteContext, flavor: "v1" | "v0"):
   const maxTokens = optionalNonNegativeInt(body, "max_tokens");
   const stream = optionalBoolean(body, "stream") ?? false;
   const includeUsage = isRecord(body.stream_options) && body.stream_options.include_usage === true;
-  const instance = await resolveHttpInstance(ctx.state, model, "llm");
+  const instance = await resolveHttpInstance(ctx.state, model, "llm", requestTtlMs(ctx.body));
   const result = await instance.engine.generate({
     model: instance.model,
     contextLength: instance.contextLength,

@@ -1,4 +1,4 @@
-import { resolveHttpInstance } from "./http-model-resolution.js";
+import { requestTtlMs, resolveHttpInstance } from "./http-model-resolution.js";
 import { optionalString, requireObjectBody, sendJson, validationError } from "./http-util.js";
 import { EMBEDDING_INPUT_INVALID } from "./messages.js";
 import type { RouteContext } from "./route-context.js";
@@ -15,7 +15,7 @@ export async function handleEmbeddings(ctx: RouteContext): Promise<void> {
   const body = requireObjectBody(ctx.body);
   const model = optionalString(body, "model");
   const inputs = parseInput(body.input);
-  const instance = await resolveHttpInstance(ctx.state, model, "embedding");
+  const instance = await resolveHttpInstance(ctx.state, model, "embedding", requestTtlMs(ctx.body));
   const vectors: number[][] = [];
   for (const text of inputs) vectors.push(await instance.engine.embed(text));
   sendJson(ctx.res, 200, {

@@ -3,8 +3,16 @@ import type { FaultBook } from "./faults.js";
 import { handleChatCompletions } from "./http-chat.js";
 import { handleCompletions } from "./http-completions.js";
 import { handleEmbeddings } from "./http-embeddings.js";
+import {
+  handleV1Download,
+  handleV1DownloadStatus,
+  handleV1Messages,
+  handleV1Responses,
+} from "./http-not-simulated.js";
 import { handleV0Model, handleV0Models, handleV1Load, handleV1Models, handleV1Unload } from "./http-rest.js";
 import { HttpError, parseJsonBody, readBody, sendJson, setCommonHeaders } from "./http-util.js";
+import { handleV1Chat } from "./http-v1-chat.js";
+import { asRestV1ErrorBody } from "./http-v1-errors.js";
 import type { RouteContext } from "./route-context.js";
 import type { SimulatorState } from "./state.js";
 import type { RecordedRequest } from "./types.js";
@@ -34,6 +42,13 @@ async function dispatch(ctx: RouteContext, method: string): Promise<void> {
   if (route === "GET /api/v1/models") return handleV1Models(ctx);
   if (route === "POST /api/v1/models/load") return handleV1Load(ctx);
   if (route === "POST /api/v1/models/unload") return handleV1Unload(ctx);
+  if (route === "POST /api/v1/chat") return handleV1Chat(ctx);
+  if (route === "POST /api/v1/models/download") return handleV1Download(ctx);
+  if (method === "GET" && path.startsWith("/api/v1/models/download/status/")) {
+    return handleV1DownloadStatus(decodeURIComponent(path.slice("/api/v1/models/download/status/".length)));
+  }
+  if (route === "POST /v1/responses") return handleV1Responses(ctx);
+  if (route === "POST /v1/messages") return handleV1Messages(ctx);
   throw new HttpError(404, { error: `Unexpected endpoint or method. (${method} ${path})` });
 }
 
@@ -78,6 +93,7 @@ export function createHttpHandler(state: SimulatorState, faults: FaultBook, requ
           },
         });
       }
+      state.expireIdle();
       const latency = faults.take("latency", path);
       if (latency) await new Promise((resolve) => setTimeout(resolve, latency.ms));
       const evict = faults.take("evict", path);
@@ -89,7 +105,8 @@ export function createHttpHandler(state: SimulatorState, faults: FaultBook, requ
       const ctx: RouteContext = { state, faults, req, res, path, body: parseJsonBody(raw) };
       await dispatch(ctx, method);
     } catch (error) {
-      if (error instanceof HttpError) sendJson(res, error.status, error.body);
+      if (error instanceof HttpError)
+        sendJson(res, error.status, path.startsWith("/api/v1/") ? asRestV1ErrorBody(error.body) : error.body);
       else if (!res.headersSent) sendJson(res, 500, { error: (error as Error)?.message ?? String(error) });
       else res.end();
     }

@@ -58,6 +58,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   const credentials = sdkCredentials(resolved.apiToken);
   // Upgrade sockets left hanging by the "ws-no-handshake" fault; the HTTP server no longer tracks them.
   const unanswered = new Set<Duplex>();
+  // Idle TTLs also expire while nobody calls (each request checks them first as well).
+  const ttlSweep = setInterval(() => state.expireIdle(), 1000);
+  ttlSweep.unref();
 
   server.on("upgrade", (req, socket, head) => {
     const namespace = new URL(req.url ?? "/", "http://simulator").pathname.replace(/^\/+|\/+$/g, "");
@@ -92,7 +95,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     injectFault: (fault) => faults.add(fault),
     clearFaults: () => faults.clear(),
     loaded: () => state.views(),
+    advanceClock: (ms) => state.views(state.advanceClock(ms)),
     close: async () => {
+      clearInterval(ttlSweep);
       for (const client of wss.clients) client.terminate();
       for (const socket of unanswered) socket.destroy();
       wss.close();

@@ -1,5 +1,6 @@
 import type { InferenceBackend, ModelEngine } from "./backend.js";
 import { type CatalogModel, DEFAULT_MODELS, resolveModelSpec } from "./catalog.js";
+import { type LlmLoadSettings, resolveLoadSettings } from "./load-config.js";
 import { guardrailRefusal } from "./messages.js";
 import type { LMStudioVersionDialect, LoadedInstanceView, SimulatorOptions } from "./types.js";
 
@@ -11,6 +12,10 @@ export interface LoadedInstance {
   instanceReference: string;
   ttlMs: number | null;
   lastUsedTime: number | null;
+  /** When it finished loading (simulator clock): the idle TTL counts from here until first use. */
+  loadedAt: number;
+  /** Load settings besides the context (eval batch, parallel, flash attention, …); {} for embeddings. */
+  loadSettings: LlmLoadSettings;
   /** Tokenizer, generation and embeddings of this instance. */
   engine: ModelEngine;
 }
@@ -24,6 +29,10 @@ export interface ResolvedOptions {
   apiToken: string | undefined;
   loadTimeScale: number;
   separateReasoningContent: boolean;
+  /** How long a socket may stay unauthenticated (LM Studio: 10 s). */
+  authTimeoutMs: number;
+  /** "namespace/endpoint" names this server lacks (an older LM Studio). */
+  sdkEndpointsMissing: ReadonlySet<string>;
 }
 
 export type LoadFailure =
@@ -39,6 +48,7 @@ export interface LoadPlan {
   contextLength: number;
   ttlMs: number | null;
   jit: boolean;
+  loadSettings: LlmLoadSettings;
 }
 
 /** Bytes of KV cache per context token: a round figure so estimates look like a 7B model's. */
@@ -53,6 +63,8 @@ export class SimulatorState {
   private referenceCounter = 0;
   /** Engines of unloaded instances still freeing their memory. */
   private readonly releasing = new Set<Promise<void>>();
+  /** Added to the wall clock by `advanceClock`, so tests can make idle TTLs expire at once. */
+  private clockOffsetMs = 0;
 
   constructor(
     readonly options: ResolvedOptions,
@@ -73,7 +85,30 @@ export class SimulatorState {
       apiToken: options.apiToken,
       loadTimeScale: options.loadTimeScale ?? 1,
       separateReasoningContent: options.separateReasoningContent ?? false,
+      authTimeoutMs: options.authTimeoutMs ?? 10_000,
+      sdkEndpointsMissing: new Set(options.sdkEndpointsMissing ?? []),
     };
+  }
+
+  /** The simulator's clock: wall time plus whatever tests advanced it by. */
+  now(): number {
+    return Date.now() + this.clockOffsetMs;
+  }
+
+  /** Moves the clock forward and unloads what expired; returns the unloaded instances. */
+  advanceClock(ms: number): LoadedInstance[] {
+    this.clockOffsetMs += ms;
+    return this.expireIdle();
+  }
+
+  /** Idle TTL: an instance unused for `ttlMs` (since its last use, else its load) is unloaded. */
+  expireIdle(): LoadedInstance[] {
+    const now = this.now();
+    const expired = this.instances.filter(
+      (i) => i.ttlMs !== null && now - (i.lastUsedTime ?? i.loadedAt) >= i.ttlMs,
+    );
+    for (const instance of expired) this.unload(instance.identifier);
+    return expired;
   }
 
   /** The overflow dialect for a model: MLX models always speak MLX's. */
@@ -107,7 +142,13 @@ export class SimulatorState {
   /** Checks a load request without changing anything. */
   planLoad(
     key: string,
-    opts: { identifier?: string; contextLength?: number; ttlMs?: number; jit?: boolean } = {},
+    opts: {
+      identifier?: string;
+      contextLength?: number;
+      ttlMs?: number;
+      jit?: boolean;
+      settings?: LlmLoadSettings;
+    } = {},
   ): LoadPlan | LoadFailure {
     const model = this.catalog.get(key);
     if (!model) {
@@ -142,6 +183,7 @@ export class SimulatorState {
       contextLength,
       ttlMs: opts.ttlMs ?? (jit ? JIT_TTL_MS : null),
       jit,
+      loadSettings: resolveLoadSettings(model, opts.settings),
     };
   }
 
@@ -167,6 +209,8 @@ export class SimulatorState {
       instanceReference: `sim-instance-${this.referenceCounter}`,
       ttlMs: plan.ttlMs,
       lastUsedTime: null,
+      loadedAt: this.now(),
+      loadSettings: plan.loadSettings,
       engine,
     };
     this.instances.push(instance);
@@ -198,15 +242,15 @@ export class SimulatorState {
   }
 
   touch(instance: LoadedInstance): void {
-    instance.lastUsedTime = Date.now();
+    instance.lastUsedTime = this.now();
   }
 
   loadTimeMs(model: CatalogModel): number {
     return model.loadTimeMs * this.options.loadTimeScale;
   }
 
-  views(): LoadedInstanceView[] {
-    return this.instances.map((i) => ({
+  views(instances = this.instances): LoadedInstanceView[] {
+    return instances.map((i) => ({
       identifier: i.identifier,
       modelKey: i.model.key,
       contextLength: i.contextLength,

@@ -28,6 +28,16 @@ export interface SimulatedModelSpec {
   publisher?: string;
   architecture?: string;
   quantization?: string;
+  /** The publisher's parameter label ("7B"); not derived from the file size. Absent by default. */
+  paramsString?: string;
+  /** Mixture-of-experts LLMs: experts used per token by default (reported as `num_experts`). */
+  experts?: number;
+  /**
+   * Where a reasoning model's reasoning goes on /v1 when it is separated: "reasoning_content"
+   * (DeepSeek-R1 style, only with `separateReasoningContent`, default) or "reasoning" (gpt-oss,
+   * LM Studio 0.3.23+: always separate, `message.reasoning` / `delta.reasoning`).
+   */
+  reasoningField?: "reasoning_content" | "reasoning";
   /**
    * A GGUF file that backs this model when the simulator runs with `backend: "llama.cpp"` (e.g. one
    * written by `writeTinyLlamaGguf`). Ignored by the scripted backend.
@@ -87,6 +97,13 @@ export interface SimulatorOptions {
    * real tokenizer, real decoding and embeddings. Catalog, error dialects and faults are unchanged.
    */
   backend?: "scripted" | "llama.cpp";
+  /** How long an SDK socket may stay unauthenticated before LM Studio gives up (default 10 000 ms, as LM Studio). */
+  authTimeoutMs?: number;
+  /**
+   * SDK endpoints this server lacks, as "namespace/endpoint" (e.g. "llm/estimateModelUsage"), to act
+   * like an LM Studio older than the SDK: calls to them get a `communicationWarning` and no reply.
+   */
+  sdkEndpointsMissing?: string[];
   /** CPU threads per llama.cpp context (default 1; node-llama-cpp's own default oversubscribes small machines). */
   llamaThreads?: number;
 }
@@ -115,5 +132,10 @@ export interface RunningSimulator {
   injectFault(fault: Fault): void;
   clearFaults(): void;
   loaded(): LoadedInstanceView[];
+  /**
+   * Moves the simulator's clock forward (idle TTLs count on it) and unloads every instance whose
+   * TTL expired; returns those. Without it, TTLs expire in real time.
+   */
+  advanceClock(ms: number): LoadedInstanceView[];
   close(): Promise<void>;
 }

@@ -1,5 +1,5 @@
 import type { CatalogModel } from "./catalog.js";
-import { paramsString, quantizationBits } from "./catalog.js";
+import { quantizationBits } from "./catalog.js";
 import type { LoadedInstance } from "./state.js";
 
 /** Fields every SDK 2.0.0 ModelInfoBase needs (missing ones make the SDK drop the message and hang). */
@@ -14,7 +14,7 @@ function baseInfo(model: CatalogModel) {
     sizeBytes: model.sizeBytes,
     indexedModelIdentifier: model.path,
     deviceIdentifier: null,
-    paramsString: paramsString(model),
+    ...(model.paramsString !== undefined ? { paramsString: model.paramsString } : {}),
     architecture: model.architecture,
     quantization: { name: model.quantization, bits: quantizationBits(model.quantization) },
   };

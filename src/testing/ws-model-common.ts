@@ -1,6 +1,7 @@
 import type { CatalogModel } from "./catalog.js";
 import { isRecord } from "./http-util.js";
 import { positiveInt, readKvStack } from "./kv-config.js";
+import { loadSettingsFromKvStack, loadSettingsKvFields } from "./load-config.js";
 import { isLoadFailure, type LoadedInstance, type LoadFailure, sleep } from "./state.js";
 import { instanceInfo, modelInfo } from "./ws-info.js";
 import {
@@ -115,11 +116,12 @@ export function resolveSpecifier(
 
 export function loadConfigOf(instance: LoadedInstance): { fields: Array<{ key: string; value: unknown }> } {
   const domain = instance.model.type;
-  const fields: Array<{ key: string; value: unknown }> = [
-    { key: `${domain}.load.contextLength`, value: instance.contextLength },
-  ];
-  if (domain === "llm") fields.push({ key: "llm.load.llama.evalBatchSize", value: 512 });
-  return { fields };
+  return {
+    fields: [
+      { key: `${domain}.load.contextLength`, value: instance.contextLength },
+      ...loadSettingsKvFields(instance.loadSettings),
+    ],
+  };
 }
 
 /** Sends load progress over the simulated load time; false when cancelled (or the socket was dropped). */
@@ -159,6 +161,7 @@ export function modelEndpoints(domain: Domain): NamespaceEndpoints {
           ...(typeof p.identifier === "string" ? { identifier: p.identifier } : {}),
           ...(contextLength !== undefined ? { contextLength } : {}),
           ...(positiveInt(p.ttlMs) !== undefined ? { ttlMs: positiveInt(p.ttlMs)! } : {}),
+          settings: loadSettingsFromKvStack(p.loadConfigStack),
         });
         if (isLoadFailure(plan)) return channel.error(loadFailureToWire(session, domain, plan));
         channel.send({ type: "resolved", info: modelInfo(plan.model) });
@@ -197,6 +200,7 @@ export function modelEndpoints(domain: Domain): NamespaceEndpoints {
           jit: true,
           ...(contextLength !== undefined ? { contextLength } : {}),
           ...(positiveInt(p.loadTtlMs) !== undefined ? { ttlMs: positiveInt(p.loadTtlMs)! } : {}),
+          settings: loadSettingsFromKvStack(p.loadConfigStack),
         });
         if (isLoadFailure(plan)) return channel.error(loadFailureToWire(session, domain, plan));
         for (const evicted of session.state.evictOtherJitModels()) {

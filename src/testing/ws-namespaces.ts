@@ -1,4 +1,5 @@
 import { embeddingEndpoints } from "./ws-embedding.js";
+import { filesEndpoints } from "./ws-files.js";
 import { llmEndpoints } from "./ws-llm.js";
 import type { NamespaceEndpoints } from "./ws-protocol.js";
 import { systemEndpoints } from "./ws-system.js";
@@ -21,5 +22,6 @@ export function sdkEndpointsFor(namespace: string): NamespaceEndpoints {
   if (namespace === "system") return systemEndpoints;
   if (namespace === "llm") return llmEndpoints;
   if (namespace === "embedding") return embeddingEndpoints;
+  if (namespace === "files") return filesEndpoints;
   return EMPTY;
 }

@@ -1,6 +1,7 @@
 import type { RawData, WebSocket } from "ws";
 import type { FaultBook } from "./faults.js";
 import type { SimulatorState } from "./state.js";
+import { parameterProblem } from "./ws-parameter-schemas.js";
 
 /** LM Studio's serialized error (`serializedLMSExtendedErrorSchema`). */
 export interface WireError {
@@ -9,6 +10,7 @@ export interface WireError {
   suggestion?: string;
   errorData?: Record<string, unknown>;
   displayData?: Record<string, unknown> & { code: string };
+  stack?: string;
   rootTitle?: string;
 }
 
@@ -49,10 +51,26 @@ export interface NamespaceEndpoints {
   channels: Record<string, ChannelHandler>;
 }
 
+/**
+ * What LM Studio's `serializeError()` sends: always `title`, `rootTitle` (= title) and `stack`, plus
+ * whichever of cause, suggestion, errorData and displayData the error has. The SDK's plain
+ * deserializer builds its message from `rootTitle`; the stack text is the simulator's own.
+ */
+export function serializeWireError(error: WireError): WireError {
+  return {
+    ...error,
+    rootTitle: error.rootTitle ?? error.title,
+    stack: error.stack ?? `Error: ${error.title}\n    at LM Studio simulator`,
+  };
+}
+
 function toWireError(error: unknown): WireError {
   if (error instanceof SdkError) return error.wire;
   return { title: error instanceof Error ? error.message : String(error) };
 }
+
+/** LM Studio stops sending communication warnings on a socket after 5 (ServerPort). */
+const MAX_COMMUNICATION_WARNINGS = 5;
 
 interface ChannelState {
   cancel: () => void;
@@ -70,11 +88,13 @@ export function serveSdkSocket(
   expectedToken: { clientIdentifier: string; clientPasskey: string } | undefined,
 ): void {
   let authenticated = false;
+  let warnings = 0;
   const channels = new Map<number, ChannelState>();
   const full: SdkSession = { ...session, drop: () => socket.terminate() };
   // Latency and eviction faults apply to SDK calls too, matched on "/<namespace>/<endpoint>".
   const preflight = async (endpoint: string): Promise<void> => {
     const path = `/${session.namespace}/${endpoint}`;
+    session.state.expireIdle();
     const latency = session.faults.take("latency", path);
     if (latency) await new Promise((resolve) => setTimeout(resolve, latency.ms));
     const evict = session.faults.take("evict", path);
@@ -83,8 +103,23 @@ export function serveSdkSocket(
   const send = (frame: unknown) => {
     if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(frame));
   };
+  // Unknown endpoints and parameters that fail validation get a warning and no reply (reference §10).
+  const warn = (warning: string, kind: string) => {
+    if (warnings >= MAX_COMMUNICATION_WARNINGS) return;
+    warnings += 1;
+    send({ type: "communicationWarning", warning, kind });
+  };
+  const known = (endpoint: string, handlers: Record<string, unknown>): boolean =>
+    Object.hasOwn(handlers, endpoint) &&
+    !session.state.options.sdkEndpointsMissing.has(`${session.namespace}/${endpoint}`);
+  // A malformed auth packet is ignored until LM Studio's authentication timeout (10 s by default).
+  const authTimer = setTimeout(() => {
+    send({ success: false, error: "Authentication timed out" });
+    socket.close();
+  }, session.state.options.authTimeoutMs);
 
   socket.on("close", () => {
+    clearTimeout(authTimer);
     for (const channel of channels.values()) channel.cancel();
     channels.clear();
   });
@@ -96,17 +131,20 @@ export function serveSdkSocket(
       if (typeof parsed !== "object" || parsed === null) throw new Error("frame is not an object");
       frame = parsed as Record<string, unknown>;
     } catch {
-      send({ type: "communicationWarning", warning: "Received a frame that is not a JSON object" });
+      if (authenticated) warn("Received a frame that is not a JSON object", "unknown");
       return;
     }
     if (!authenticated) {
-      const ok =
+      const wellFormed =
         frame.authVersion === 1 &&
         typeof frame.clientIdentifier === "string" &&
-        typeof frame.clientPasskey === "string" &&
-        (expectedToken === undefined ||
-          (frame.clientIdentifier === expectedToken.clientIdentifier &&
-            frame.clientPasskey === expectedToken.clientPasskey));
+        typeof frame.clientPasskey === "string";
+      if (!wellFormed) return;
+      clearTimeout(authTimer);
+      const ok =
+        expectedToken === undefined ||
+        (frame.clientIdentifier === expectedToken.clientIdentifier &&
+          frame.clientPasskey === expectedToken.clientPasskey);
       if (ok) {
         authenticated = true;
         send({ success: true });
@@ -125,8 +163,16 @@ export function serveSdkSocket(
         const callId = frame.callId;
         const endpoint = String(frame.endpoint);
         const handler = endpoints.rpc[endpoint];
-        if (!handler) {
-          send({ type: "rpcError", callId, error: { title: `Unknown RPC endpoint "${endpoint}"` } });
+        if (!handler || !known(endpoint, endpoints.rpc)) {
+          warn(`Received rpcCall for unknown endpoint, endpoint = ${endpoint}`, "rpcEndpointUnknown");
+          return;
+        }
+        const problem = parameterProblem(session.namespace, endpoint, frame.parameter);
+        if (problem !== undefined) {
+          warn(
+            `Received invalid parameter for rpcCall, endpointName = ${endpoint}. Zod error: ${problem}`,
+            "rpcParameterTypeError",
+          );
           return;
         }
         preflight(endpoint)
@@ -136,7 +182,8 @@ export function serveSdkSocket(
               send(
                 result === undefined ? { type: "rpcResult", callId } : { type: "rpcResult", callId, result },
               ),
-            (error: unknown) => send({ type: "rpcError", callId, error: toWireError(error) }),
+            (error: unknown) =>
+              send({ type: "rpcError", callId, error: serializeWireError(toWireError(error)) }),
           );
         return;
       }
@@ -144,12 +191,19 @@ export function serveSdkSocket(
         const channelId = Number(frame.channelId);
         const endpoint = String(frame.endpoint);
         const handler = endpoints.channels[endpoint];
-        if (!handler) {
-          send({
-            type: "channelError",
-            channelId,
-            error: { title: `Unknown channel endpoint "${endpoint}"` },
-          });
+        if (!handler || !known(endpoint, endpoints.channels)) {
+          warn(
+            `Received channelCreate for unknown endpoint, endpoint = ${endpoint}`,
+            "channelEndpointUnknown",
+          );
+          return;
+        }
+        const problem = parameterProblem(session.namespace, endpoint, frame.creationParameter);
+        if (problem !== undefined) {
+          warn(
+            `Received invalid creationParameter for channel, endpointName = ${endpoint}. Zod error: ${problem}`,
+            "channelCreationParameterTypeError",
+          );
           return;
         }
         let cancel = () => {};
@@ -179,7 +233,7 @@ export function serveSdkSocket(
             finish();
           },
           error: (error) => {
-            if (open) send({ type: "channelError", channelId, error });
+            if (open) send({ type: "channelError", channelId, error: serializeWireError(error) });
             finish();
           },
           cancelled,
@@ -192,7 +246,15 @@ export function serveSdkSocket(
       }
       case "channelSend": {
         const message = frame.message as { type?: unknown } | undefined;
-        if (message?.type === "cancel") channels.get(Number(frame.channelId))?.cancel();
+        const channel = channels.get(Number(frame.channelId));
+        if (!channel) {
+          warn(
+            `Received channelSend for unknown channel, channelId = ${String(frame.channelId)}`,
+            "channelUnknown",
+          );
+          return;
+        }
+        if (message?.type === "cancel") channel.cancel();
         return;
       }
       case "keepAlive":

@@ -1,3 +1,6 @@
+import { expect } from "vitest";
+import WebSocket from "ws";
+
 // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON bodies and assert on their shape.
 export type Json = any;
 
@@ -58,4 +61,40 @@ export async function postSse(
       return event !== undefined ? { event, data } : { data };
     });
   return { status: res.status, contentType: res.headers.get("content-type"), frames };
+}
+
+/**
+ * A raw SDK-protocol client: frames in arrival order, ids chosen by the test. Authenticates first
+ * unless `authenticate` is false.
+ */
+export async function connectSdkSocket(wsUrl: string, namespace: string, authenticate = true) {
+  const socket = new WebSocket(`${wsUrl}/${namespace}`);
+  const frames: Json[] = [];
+  const waiters: Array<() => void> = [];
+  let closed = false;
+  socket.on("message", (data) => {
+    frames.push(JSON.parse(String(data)));
+    for (const w of waiters.splice(0)) w();
+  });
+  socket.on("close", () => {
+    closed = true;
+    for (const w of waiters.splice(0)) w();
+  });
+  await new Promise((resolve) => socket.once("open", resolve));
+  /** The first frame matching `predicate` (removed from the buffer); throws if the socket closes first. */
+  const next = async (predicate: (f: Json) => boolean): Promise<Json> => {
+    for (;;) {
+      const index = frames.findIndex(predicate);
+      if (index >= 0) return frames.splice(index, 1)[0];
+      if (closed) throw new Error("socket closed before a matching frame arrived");
+      await new Promise<void>((resolve) => waiters.push(resolve));
+    }
+  };
+  const send = (frame: unknown) => socket.send(typeof frame === "string" ? frame : JSON.stringify(frame));
+  const isClosed = () => closed;
+  if (authenticate) {
+    send({ authVersion: 1, clientIdentifier: "guest:test", clientPasskey: "pass" });
+    expect(await next(() => true)).toEqual({ success: true });
+  }
+  return { socket, send, next, frames, isClosed };
 }

@@ -53,7 +53,18 @@ describe("REST v0 / v1 and JIT", () => {
     });
     const v1 = await getJson(`${origin}/api/v1/models`);
     const qwen = v1.body.models.find((m: { key: string }) => m.key === "qwen2.5-7b-instruct");
-    expect(qwen.loaded_instances).toEqual([{ id: "qwen2.5-7b-instruct", config: { context_length: 4096 } }]);
+    expect(qwen.loaded_instances).toEqual([
+      {
+        id: "qwen2.5-7b-instruct",
+        config: {
+          context_length: 4096,
+          eval_batch_size: 512,
+          parallel: 4,
+          flash_attention: false,
+          offload_kv_cache_to_gpu: true,
+        },
+      },
+    ]);
     expect(qwen.capabilities).toEqual({ vision: false, trained_for_tool_use: true });
     const vl = v1.body.models.find((m: { key: string }) => m.key === "qwen2-vl-2b-instruct");
     expect(vl.capabilities.vision).toBe(true);
@@ -102,7 +113,12 @@ describe("REST v0 / v1 and JIT", () => {
       type: "llm",
       instance_id: "qwen2.5-7b-instruct",
       status: "loaded",
-      load_config: { context_length: 16384 },
+      load_config: {
+        context_length: 16384,
+        eval_batch_size: 512,
+        flash_attention: false,
+        offload_kv_cache_to_gpu: true,
+      },
     });
     expect(typeof load.body.load_time_seconds).toBe("number");
     const noEcho = await postJson(`${origin}/api/v1/models/load`, {
@@ -116,7 +132,13 @@ describe("REST v0 / v1 and JIT", () => {
     expect(unload.body).toEqual({ instance_id: "qwen2.5-7b-instruct" });
     const again = await postJson(`${origin}/api/v1/models/unload`, { instance_id: "qwen2.5-7b-instruct" });
     expect(again.status).toBe(404);
-    expect(typeof again.body.error).toBe("string");
+    expect(again.body).toEqual({
+      error: {
+        type: "model_not_found",
+        message: 'Cannot find a model with identifier "qwen2.5-7b-instruct"',
+        param: "instance_id",
+      },
+    });
   });
 
   test("REST load above loadLimit → guardrail text", async () => {
@@ -125,7 +147,8 @@ describe("REST v0 / v1 and JIT", () => {
       context_length: 65536,
     });
     expect(res.status).toBe(400);
-    expect(res.body.error).toMatch(
+    expect(res.body.error.type).toBe("unknown");
+    expect(res.body.error.message).toMatch(
       /^Model loading was stopped due to insufficient system resources\. Under the current settings, this model requires approximately \d+\.\d\d GB of memory, and continuing to load it would likely overload your system and cause it to freeze\. If you think this is incorrect, you can adjust the model loading guardrails in settings\.$/,
     );
   });

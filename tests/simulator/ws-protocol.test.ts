@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import WebSocket from "ws";
 import { type RunningSimulator, startSimulator } from "../../src/testing/index.js";
-import type { Json } from "./helpers.js";
+import { connectSdkSocket, type Json } from "./helpers.js";
 
 let sim: RunningSimulator;
 
@@ -16,28 +16,7 @@ afterAll(async () => {
   await sim.close();
 });
 
-/** A raw SDK-protocol client: frames in order, ids chosen by the test. */
-async function connect(namespace: string) {
-  const socket = new WebSocket(`${sim.wsUrl}/${namespace}`);
-  const frames: Json[] = [];
-  const waiters: Array<() => void> = [];
-  socket.on("message", (data) => {
-    frames.push(JSON.parse(String(data)));
-    for (const w of waiters.splice(0)) w();
-  });
-  await new Promise((resolve) => socket.once("open", resolve));
-  const next = async (predicate: (f: Json) => boolean): Promise<Json> => {
-    for (;;) {
-      const index = frames.findIndex(predicate);
-      if (index >= 0) return frames.splice(index, 1)[0];
-      await new Promise<void>((resolve) => waiters.push(resolve));
-    }
-  };
-  const send = (frame: unknown) => socket.send(JSON.stringify(frame));
-  send({ authVersion: 1, clientIdentifier: "guest:test", clientPasskey: "pass" });
-  expect(await next(() => true)).toEqual({ success: true });
-  return { socket, send, next };
-}
+const connect = (namespace: string) => connectSdkSocket(sim.wsUrl, namespace);
 
 describe("SDK wire protocol (raw frames)", () => {
   test("every namespace authenticates", async () => {
@@ -108,6 +87,7 @@ describe("SDK wire protocol (raw frames)", () => {
       error: {
         title: 'Cannot find a model with path "nope"',
         rootTitle: 'Cannot find a model with path "nope"',
+        stack: expect.stringMatching(/^Error: Cannot find a model with path "nope"\n/),
         displayData: {
           code: "generic.pathNotFound",
           path: "nope",
