@@ -78,7 +78,14 @@ export function handleV1Models(ctx: RouteContext): void {
     params_string: paramsString(model),
     loaded_instances: state.instances
       .filter((i) => i.model.key === model.key)
-      .map((i) => ({ id: i.identifier, config: { context_length: i.contextLength } })),
+      .map((i) => ({
+        id: i.identifier,
+        // `parallel` is "absent for embedding models" (reference §9.2); the unified flag is never listed.
+        config: {
+          context_length: i.contextLength,
+          ...(i.model.type === "llm" ? { parallel: i.kv.settings.parallel } : {}),
+        },
+      })),
     max_context_length: model.maxContextLength,
     format: model.format,
     ...(model.type === "llm"

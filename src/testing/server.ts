@@ -40,6 +40,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     const plan = state.planLoad(preload.key, {
       ...(preload.identifier !== undefined ? { identifier: preload.identifier } : {}),
       ...(preload.contextLength !== undefined ? { contextLength: preload.contextLength } : {}),
+      ...(preload.parallel !== undefined ? { parallel: preload.parallel } : {}),
+      ...(preload.unifiedKvCache !== undefined ? { unifiedKvCache: preload.unifiedKvCache } : {}),
     });
     const loaded = isLoadFailure(plan) ? plan : await state.commitLoad(plan);
     if (isLoadFailure(loaded)) {
@@ -82,6 +84,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     injectFault: (fault) => faults.add(fault),
     clearFaults: () => faults.clear(),
     loaded: () => state.views(),
+    kvCache: (identifier) => {
+      const kv = state.findInstance(identifier)?.kv;
+      return kv && { parallel: kv.settings.parallel, unifiedKvCache: kv.settings.unified, ...kv.stats };
+    },
     close: async () => {
       for (const client of wss.clients) client.terminate();
       wss.close();

@@ -1,6 +1,8 @@
 import type { InferenceBackend, ModelEngine } from "./backend.js";
 import { type CatalogModel, DEFAULT_MODELS, resolveModelSpec } from "./catalog.js";
+import { InstanceKvPool, type KvCacheSettings, resolveKvCacheSettings } from "./kv-pool.js";
 import { guardrailRefusal } from "./messages.js";
+import type { PredictionTiming } from "./pooled-generation.js";
 import type { LMStudioVersionDialect, LoadedInstanceView, SimulatorOptions } from "./types.js";
 
 export interface LoadedInstance {
@@ -13,6 +15,8 @@ export interface LoadedInstance {
   lastUsedTime: number | null;
   /** Tokenizer, generation and embeddings of this instance. */
   engine: ModelEngine;
+  /** Prediction slots and KV cache (LLMs; embedding models get one slot that never fills). */
+  kv: InstanceKvPool;
 }
 
 export interface ResolvedOptions {
@@ -24,6 +28,7 @@ export interface ResolvedOptions {
   apiToken: string | undefined;
   loadTimeScale: number;
   separateReasoningContent: boolean;
+  timing: PredictionTiming;
 }
 
 export type LoadFailure =
@@ -39,6 +44,7 @@ export interface LoadPlan {
   contextLength: number;
   ttlMs: number | null;
   jit: boolean;
+  kvCache: KvCacheSettings;
 }
 
 /** Bytes of KV cache per context token: a round figure so estimates look like a 7B model's. */
@@ -73,6 +79,10 @@ export class SimulatorState {
       apiToken: options.apiToken,
       loadTimeScale: options.loadTimeScale ?? 1,
       separateReasoningContent: options.separateReasoningContent ?? false,
+      timing: {
+        prefillMsPer1kTokens: options.prefillMsPer1kTokens ?? 0,
+        decodeMsPerToken: options.decodeMsPerToken ?? 0,
+      },
     };
   }
 
@@ -107,7 +117,14 @@ export class SimulatorState {
   /** Checks a load request without changing anything. */
   planLoad(
     key: string,
-    opts: { identifier?: string; contextLength?: number; ttlMs?: number; jit?: boolean } = {},
+    opts: {
+      identifier?: string;
+      contextLength?: number;
+      ttlMs?: number;
+      jit?: boolean;
+      parallel?: number;
+      unifiedKvCache?: boolean;
+    } = {},
   ): LoadPlan | LoadFailure {
     const model = this.catalog.get(key);
     if (!model) {
@@ -142,6 +159,10 @@ export class SimulatorState {
       contextLength,
       ttlMs: opts.ttlMs ?? (jit ? JIT_TTL_MS : null),
       jit,
+      kvCache: resolveKvCacheSettings(model.format, this.options.dialect === "0.3.x", {
+        ...(opts.parallel !== undefined ? { parallel: opts.parallel } : {}),
+        ...(opts.unifiedKvCache !== undefined ? { unified: opts.unifiedKvCache } : {}),
+      }),
     };
   }
 
@@ -153,7 +174,7 @@ export class SimulatorState {
     // Unloaded models free their memory before the next load allocates (as in LM Studio), so a load
     // never fails only because an unload is still in flight.
     await Promise.all(this.releasing);
-    const engine = await this.backendFor(plan.model).open(plan.model, plan.contextLength);
+    const engine = await this.backendFor(plan.model).open(plan.model, plan.contextLength, plan.kvCache);
     if ("code" in engine) return engine;
     const identifier = this.findInstance(plan.identifier)
       ? this.freeIdentifier(plan.identifier)
@@ -168,6 +189,7 @@ export class SimulatorState {
       ttlMs: plan.ttlMs,
       lastUsedTime: null,
       engine,
+      kv: new InstanceKvPool(plan.contextLength, plan.kvCache),
     };
     this.instances.push(instance);
     return instance;

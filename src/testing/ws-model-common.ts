@@ -1,6 +1,7 @@
 import type { CatalogModel } from "./catalog.js";
 import { isRecord } from "./http-util.js";
 import { positiveInt, readKvStack } from "./kv-config.js";
+import { kvCacheFields, kvCacheRequest, processingState } from "./kv-load-config.js";
 import { isLoadFailure, type LoadedInstance, type LoadFailure, sleep } from "./state.js";
 import { instanceInfo, modelInfo } from "./ws-info.js";
 import {
@@ -119,6 +120,7 @@ export function loadConfigOf(instance: LoadedInstance): { fields: Array<{ key: s
     { key: `${domain}.load.contextLength`, value: instance.contextLength },
   ];
   if (domain === "llm") fields.push({ key: "llm.load.llama.evalBatchSize", value: 512 });
+  if (domain === "llm") fields.push(...kvCacheFields(instance.kv.settings));
   return { fields };
 }
 
@@ -158,6 +160,7 @@ export function modelEndpoints(domain: Domain): NamespaceEndpoints {
         const plan = session.state.planLoad(modelKey, {
           ...(typeof p.identifier === "string" ? { identifier: p.identifier } : {}),
           ...(contextLength !== undefined ? { contextLength } : {}),
+          ...kvCacheRequest(domain, p.loadConfigStack),
           ...(positiveInt(p.ttlMs) !== undefined ? { ttlMs: positiveInt(p.ttlMs)! } : {}),
         });
         if (isLoadFailure(plan)) return channel.error(loadFailureToWire(session, domain, plan));
@@ -196,6 +199,7 @@ export function modelEndpoints(domain: Domain): NamespaceEndpoints {
         const plan = session.state.planLoad(identifier, {
           jit: true,
           ...(contextLength !== undefined ? { contextLength } : {}),
+          ...kvCacheRequest(domain, p.loadConfigStack),
           ...(positiveInt(p.loadTtlMs) !== undefined ? { ttlMs: positiveInt(p.loadTtlMs)! } : {}),
         });
         if (isLoadFailure(plan)) return channel.error(loadFailureToWire(session, domain, plan));
@@ -239,8 +243,8 @@ export function modelEndpoints(domain: Domain): NamespaceEndpoints {
       },
       getInstanceProcessingState: (session, parameter) => {
         const p = param(parameter);
-        resolveSpecifier(session, domain, p.specifier, p.throwIfNotFound === true);
-        return { status: "idle", queued: 0 };
+        const instance = resolveSpecifier(session, domain, p.specifier, p.throwIfNotFound === true);
+        return processingState(instance);
       },
       estimateModelUsage: (session, parameter) => {
         const p = param(parameter);

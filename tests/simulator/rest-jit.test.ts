@@ -53,7 +53,10 @@ describe("REST v0 / v1 and JIT", () => {
     });
     const v1 = await getJson(`${origin}/api/v1/models`);
     const qwen = v1.body.models.find((m: { key: string }) => m.key === "qwen2.5-7b-instruct");
-    expect(qwen.loaded_instances).toEqual([{ id: "qwen2.5-7b-instruct", config: { context_length: 4096 } }]);
+    // JIT loads get LM Studio 0.4's 4 parallel slots (reference §9.1).
+    expect(qwen.loaded_instances).toEqual([
+      { id: "qwen2.5-7b-instruct", config: { context_length: 4096, parallel: 4 } },
+    ]);
     expect(qwen.capabilities).toEqual({ vision: false, trained_for_tool_use: true });
     const vl = v1.body.models.find((m: { key: string }) => m.key === "qwen2-vl-2b-instruct");
     expect(vl.capabilities.vision).toBe(true);
