@@ -22,6 +22,7 @@ import { droppedConnectionErrorFor, unreachableErrorFor } from "../lmstudio/conn
 import { mapLMStudioError } from "../lmstudio/error-mapping.js";
 import {
   LMStudioEmptyResponseError,
+  LMStudioKvCacheExhaustedError,
   LMStudioModelNotFoundError,
   LMStudioNoModelLoadedError,
   LMStudioRequestError,
@@ -336,7 +337,11 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
     runManager?: CallbackManagerForLLMRun,
   ): AsyncGenerator<ChatGenerationChunk> {
     options.signal?.throwIfAborted();
-    const { request, response: stream } = await this.sendRequest(messages, options, true, (body) =>
+    const {
+      request,
+      response: stream,
+      release,
+    } = await this.sendRequest(messages, options, true, (body) =>
       this.completionWithRetry(body as StreamingRequest, this.requestOptionsOf(options)),
     );
     const splitter = new ThinkTagSplitter({ startsInsideThink: this.templateOpensThink });
@@ -413,6 +418,8 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
     } catch (error) {
       options.signal?.throwIfAborted();
       throw await this.toLMStudioError(error, request.model);
+    } finally {
+      release();
     }
     options.signal?.throwIfAborted();
 
@@ -523,25 +530,41 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
    * Builds and sends one request. With the context guard, the request names the instance the guard
    * loaded; if LM Studio has unloaded it since (TTL, auto-evict), the answer is "model not found":
    * the guard forgets the instance, loads the model again at its tested context, and the request is
-   * sent once more.
+   * sent once more. The guard also admits the request onto the instance only when it fits beside the
+   * others running there; if the shared KV cache ran out anyway (another process, a request outside the
+   * guard), the request is sent once more after this process's requests on the instance have finished.
+   * `release` frees the request's room: at once for a complete answer, at the end of a stream.
    */
   private async sendRequest<T>(
     messages: BaseMessage[],
     options: this["ParsedCallOptions"],
     streaming: boolean,
     send: (request: ChatRequestBody) => Promise<T>,
-  ): Promise<{ request: ChatRequestBody; response: T }> {
-    const request = await this.buildRequest(messages, options, streaming);
+  ): Promise<{ request: ChatRequestBody; response: T; release: () => void }> {
+    let sentTo = "";
+    const attempt = async () => {
+      const { request, release } = await this.buildRequest(messages, options, streaming);
+      sentTo = request.model;
+      try {
+        const response = await send(request);
+        if (!streaming) release();
+        return { request, response, release };
+      } catch (error) {
+        release();
+        throw error;
+      }
+    };
     try {
-      return { request, response: await send(request) };
+      return await attempt();
     } catch (error) {
       const guard = this.contextGuard ? await this.contextGuard : undefined;
       const instanceGone =
         error instanceof LMStudioModelNotFoundError || error instanceof LMStudioNoModelLoadedError;
-      if (!guard?.invalidate || !instanceGone) throw error;
-      guard.invalidate(this.invocationParams(options, { streaming }).model);
-      const retried = await this.buildRequest(messages, options, streaming);
-      return { request: retried, response: await send(retried) };
+      if (guard?.invalidate && instanceGone)
+        guard.invalidate(this.invocationParams(options, { streaming }).model);
+      else if (guard?.drained && error instanceof LMStudioKvCacheExhaustedError) await guard.drained(sentTo);
+      else throw error;
+      return attempt();
     }
   }
 
@@ -550,7 +573,7 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
     messages: BaseMessage[],
     options: this["ParsedCallOptions"],
     streaming: boolean,
-  ): Promise<ChatRequestBody> {
+  ): Promise<{ request: ChatRequestBody; release: () => void }> {
     const params = this.invocationParams(options, { streaming });
     if (!params.model) {
       throw new Error(
@@ -560,17 +583,23 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
     }
     const clamp = await this.clamp(messages, params, options);
     const model = clamp?.model ?? params.model;
+    const guard = clamp && this.contextGuard ? await this.contextGuard : undefined;
+    const ticket =
+      clamp && guard?.admit
+        ? await guard.admit(clamp.model, clamp.promptTokens + clamp.maxTokens, options.signal)
+        : undefined;
     const converted = convertMessagesToCompletionsMessageParams({
       messages: clamp?.messages ?? messages,
       model,
     });
-    return {
+    const request = {
       ...params,
       model,
       ...(clamp ? { max_tokens: clamp.maxTokens } : {}),
       messages: toLMStudioMessages(converted),
       stream: streaming,
     };
+    return { request, release: ticket ? () => ticket.release() : () => undefined };
   }
 
   private async clamp(

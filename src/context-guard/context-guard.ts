@@ -3,10 +3,13 @@ import type { BaseMessage } from "@langchain/core/messages";
 import { LMSTUDIO_DEFAULT_BASE_URL, lmStudioSettings } from "../config/env.js";
 import { unreachableErrorFor } from "../lmstudio/connection-errors.js";
 import { LMStudioModelNotFoundError } from "../lmstudio/errors.js";
+import { type AdmissionTicket, type InstanceBudget, instanceBudget } from "./admission.js";
 import { fitChat, imageTokens, messagesToTurns } from "./clamp.js";
 import {
+  DEFAULT_KV_CACHE,
   type DownloadedModel,
   type InstanceRef,
+  type KvCacheConfig,
   type LoadRequest,
   type LoadResult,
   type LoadSettings,
@@ -48,6 +51,11 @@ export interface ContextGuardOptions {
   search?: Omit<SearchOptions, "journal" | "signal">;
   /** Fewest answer tokens worth sending a request for (default 16). */
   minOutputTokens?: number;
+  /**
+   * Longest wait for room on a busy instance before a request fails with
+   * ContextGuardAdmissionTimeoutError (ms, default 300 000).
+   */
+  admissionTimeoutMs?: number;
   /** How long a chosen instance is trusted before it is looked up again (ms, default 10 000). */
   instanceCheckMs?: number;
   /** A host other than the SDK (tests use a fake). */
@@ -72,6 +80,8 @@ interface Prepared {
   ref: InstanceRef;
   /** The instance's real context (≤ limits.contextLength). */
   contextLength: number;
+  /** Its parallel slots and cache mode (LLMs). */
+  kvCache: KvCacheConfig;
   checkedAt: number;
 }
 
@@ -89,6 +99,8 @@ export class ContextGuard implements ContextGuardLike {
   private readonly preparing = new Map<string, Promise<Prepared>>();
   private readonly counts = new Map<string, number>();
   private readonly warned = new Set<string>();
+  /** The process-wide budgets of the instances this guard chose, by identifier. */
+  private readonly budgets = new Map<string, InstanceBudget>();
 
   constructor(options: ContextGuardOptions = {}) {
     this.options = options;
@@ -258,6 +270,16 @@ export class ContextGuard implements ContextGuardLike {
         type,
         ...(this.options.loadSettings ? { settings: this.options.loadSettings } : {}),
         ...(signal ? { signal } : {}),
+      }).catch(async (error: unknown) => {
+        // Another guard in this process (or another process) loaded the same instance meanwhile: use it.
+        const raced = (await this.host.listLoaded().catch(() => [])).find((i) => i.identifier === identifier);
+        if (raced === undefined) throw error;
+        return {
+          identifier,
+          requested: limits.contextLength,
+          actual: raced.contextLength,
+          honoured: raced.contextLength === limits.contextLength,
+        };
       });
       if (!load.honoured) {
         this.warnOnce(
@@ -268,9 +290,43 @@ export class ContextGuard implements ContextGuardLike {
       ref = { identifier, type };
       contextLength = Math.min(load.actual, limits.contextLength);
     }
-    const prepared: Prepared = { limits, ref, contextLength, checkedAt: performance.now() };
+    const kvCache = type === "llm" ? await this.kvCacheOf(ref) : DEFAULT_KV_CACHE;
+    const prepared: Prepared = { limits, ref, contextLength, kvCache, checkedAt: performance.now() };
     this.prepared.set(model, prepared);
+    if (type === "llm")
+      this.budgets.set(
+        ref.identifier,
+        instanceBudget(this.baseUrl, ref.identifier, { contextLength, ...kvCache }),
+      );
     return prepared;
+  }
+
+  /** The instance's slots and cache mode; LM Studio 0.4's defaults (the strictest case) when unreadable. */
+  private async kvCacheOf(ref: InstanceRef): Promise<KvCacheConfig> {
+    try {
+      return (await this.host.kvCacheOf?.(ref)) ?? DEFAULT_KV_CACHE;
+    } catch {
+      return DEFAULT_KV_CACHE;
+    }
+  }
+
+  /**
+   * Waits until `tokens` (prompt + max tokens) fit on the instance beside the guarded requests running
+   * there, in this process (see admission.ts); the caller releases the ticket when its request is done.
+   */
+  async admit(instance: string, tokens: number, signal?: AbortSignal): Promise<AdmissionTicket> {
+    const budget = this.budgets.get(instance);
+    if (budget === undefined) return { tokens, release: () => undefined };
+    return budget.admit(tokens, { timeoutMs: this.admissionTimeoutMs, ...(signal ? { signal } : {}) });
+  }
+
+  /** Resolves once no guarded request of this process runs on the instance (bounded by the admission wait). */
+  async drained(instance: string): Promise<void> {
+    await this.budgets.get(instance)?.drained(this.admissionTimeoutMs);
+  }
+
+  private get admissionTimeoutMs(): number {
+    return this.options.admissionTimeoutMs ?? 300_000;
   }
 
   /**

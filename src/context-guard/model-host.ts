@@ -7,6 +7,7 @@ import type {
   DownloadedModel,
   HostFailureKind,
   InstanceRef,
+  KvCacheConfig,
   LoadedInstance,
   LoadRequest,
   LoadResult,
@@ -16,7 +17,7 @@ import type {
   RespondRequest,
   RespondResult,
 } from "./host.js";
-import { ModelHostError } from "./host.js";
+import { DEFAULT_KV_CACHE, ModelHostError } from "./host.js";
 
 /**
  * The only file that imports `@lmstudio/sdk`: an SDK version change is a change here and nowhere else.
@@ -244,6 +245,15 @@ export class SdkModelHost implements ModelHost {
         .createDynamicHandle(ref.identifier)
         .applyPromptTemplate(turns.map((t) => ({ role: t.role, content: t.content }))),
     );
+  }
+
+  async kvCacheOf(ref: InstanceRef): Promise<KvCacheConfig> {
+    // SDK 2.0 reads both keys back, filling LM Studio's defaults (4, true) for keys the server left out.
+    const config = await this.call((c) => c.llm.createDynamicHandle(ref.identifier).getLoadConfig());
+    return {
+      parallel: config.maxParallelPredictions ?? DEFAULT_KV_CACHE.parallel,
+      unified: config.useUnifiedKvCache ?? DEFAULT_KV_CACHE.unified,
+    };
   }
 
   async countTokens(ref: InstanceRef, text: string): Promise<number> {
