@@ -1,4 +1,9 @@
 /** The context guard's public surface. */
+export {
+  type AdmissionTicket,
+  ContextGuardAdmissionTimeoutError,
+  type InstanceCapacity,
+} from "./admission.js";
 export { fitChat, IMAGE_TOKEN_ESTIMATE, messagesToTurns } from "./clamp.js";
 export {
   ContextGuard,
@@ -11,6 +16,7 @@ export type {
   DownloadedModel,
   HostFailureKind,
   InstanceRef,
+  KvCacheConfig,
   LoadedInstance,
   LoadRequest,
   LoadResult,
