@@ -29,6 +29,7 @@ import {
 } from "./registry-schema.js";
 import { type SearchOptions, type SearchResult, searchUsableContext } from "./search.js";
 import type { ChatClampRequest, ChatClampResult, ContextGuardLike } from "./types.js";
+import { ContextGuardUntestedModelError, type UntestedModelPolicy } from "./untested.js";
 
 /**
  * The guard: before each request, make sure the model runs at the context it was tested at, count
@@ -42,8 +43,15 @@ export interface ContextGuardOptions {
   apiKey?: string;
   /** Registry file; default LMSTUDIO_GUARD_REGISTRY, else the documented default (registry-path.ts). */
   registryPath?: string;
-  /** Run the context search the first time an untested model is used (default: use the declared max, with a warning). */
+  /**
+   * What to do with a model that has no tested limits (README "Untested models"): "fail" (default) throws
+   * ContextGuardUntestedModelError naming the command that measures it; "measure" runs the context search
+   * on first use, reporting each probe through onWarning; "declared" uses the declared maximum with a warning.
+   */
+  untested?: UntestedModelPolicy;
+  /** The same as `untested: "measure"` (kept for existing callers). */
   testOnFirstUse?: boolean;
+  /** Receives warnings and first-use measuring progress (default console.warn, so they reach the user). */
   onWarning?: (message: string) => void;
   /** Load settings the guard loads with (part of the registry key). */
   loadSettings?: LoadSettings;
@@ -122,7 +130,11 @@ export class ContextGuard implements ContextGuardLike {
   private warnOnce(key: string, message: string): void {
     if (this.warned.has(key)) return;
     this.warned.add(key);
-    this.options.onWarning?.(message);
+    this.warn(message);
+  }
+
+  private warn(message: string): void {
+    (this.options.onWarning ?? console.warn)(message);
   }
 
   private async downloaded(model: string, refresh = false): Promise<DownloadedModel | undefined> {
@@ -160,8 +172,21 @@ export class ContextGuard implements ContextGuardLike {
     let entry = await this.registry.find(identity);
     const usable = (e: RegistryEntry | undefined) =>
       e?.testedMax !== undefined && e.methodVersion === TEST_METHOD_VERSION ? e : undefined;
-    if (!usable(entry) && this.options.testOnFirstUse && info.type === "llm") {
-      await this.test(info.key, { signal });
+    const policy = this.options.untested ?? (this.options.testOnFirstUse ? "measure" : "fail");
+    // The search measures LLMs; embedding models fall back to their declared maximum until tested.
+    if (!usable(entry) && policy === "measure" && info.type === "llm") {
+      this.warn(
+        `"${info.key}" has no tested context on LM Studio ${identity.lmStudioVersion}: measuring it now ` +
+          "(several loads and long prompts; this can take minutes on large contexts).",
+      );
+      await this.test(info.key, {
+        ...(signal ? { signal } : {}),
+        onProbe: (record, state) =>
+          this.warn(
+            `  "${info.key}" probe ${state.loads}/${state.maxLoads} at ${record.contextLength} tokens: ` +
+              `${record.passed ? "passed" : `failed (${record.failureKind ?? "error"})`}`,
+          ),
+      });
       entry = await this.registry.find(identity);
     }
     const tested = usable(entry);
@@ -176,12 +201,6 @@ export class ContextGuard implements ContextGuardLike {
         entry: tested,
       };
     }
-    this.warnOnce(
-      `untested:${info.key}`,
-      `"${info.key}" has no tested context on LM Studio ${identity.lmStudioVersion}; using its declared ${info.declaredMax} ` +
-        "tokens, which it may not really handle. Run `langchain-lmstudio test " +
-        `${info.key}\` or set testOnFirstUse.`,
-    );
     return {
       modelKey: info.key,
       type: info.type,
@@ -191,6 +210,24 @@ export class ContextGuard implements ContextGuardLike {
       promptLimit: info.declaredMax,
       ...(entry ? { entry } : {}),
     };
+  }
+
+  /**
+   * A request is about to run on a model with no tested limits (and the policy did not measure it):
+   * "fail" refuses LLMs with the command to run; otherwise the declared maximum is used, with a warning
+   * that reaches the user (console.warn unless onWarning is given). Never silent.
+   */
+  private async untestedInUse(limits: ModelLimits): Promise<void> {
+    const version = (await this.version) ?? "unknown";
+    const policy = this.options.untested ?? (this.options.testOnFirstUse ? "measure" : "fail");
+    if (policy === "fail" && limits.type === "llm")
+      throw new ContextGuardUntestedModelError(limits.modelKey, version, limits.declaredMax);
+    this.warnOnce(
+      `untested:${limits.modelKey}`,
+      `"${limits.modelKey}" has no tested context on LM Studio ${version}; using its declared ${limits.declaredMax} ` +
+        "tokens, which it may not really handle. Run `langchain-lmstudio test " +
+        `${limits.modelKey}\`${limits.type === "llm" ? ' or set untested: "measure"' : ""}.`,
+    );
   }
 
   /** Runs the context search for one model and records it in the registry. */
@@ -244,6 +281,7 @@ export class ContextGuard implements ContextGuardLike {
     signal?: AbortSignal,
   ): Promise<Prepared> {
     const limits = cached?.limits ?? (await this.limitsFor(model, signal));
+    if (limits.source === "declared") await this.untestedInUse(limits);
     if (limits.type !== type) {
       throw new Error(
         `"${model}" is ${limits.type === "llm" ? "an LLM" : "an embedding model"}, not ${type === "llm" ? "an LLM" : "an embedding model"}`,

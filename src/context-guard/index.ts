@@ -46,3 +46,4 @@ export {
 } from "./registry-schema.js";
 export { type SearchOptions, type SearchResult, type SearchState, searchUsableContext } from "./search.js";
 export type { ChatClampRequest, ChatClampResult, ContextGuardLike, OverflowPolicy } from "./types.js";
+export { ContextGuardUntestedModelError, type UntestedModelPolicy } from "./untested.js";
