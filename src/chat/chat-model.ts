@@ -192,7 +192,22 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
     const models = await listLMStudioModels({ baseUrl: this.baseUrl, apiKey: this.token, signal });
     if (!this.model) this.model = firstLoadedLLM(models) ?? "";
     this.serverProfile = profileFromModelInfo(models, this.model);
+    const tested = await this.testedPromptLimit();
+    // With the guard, the usable prompt is what was measured, not what happens to be loaded.
+    if (tested !== undefined && this.serverProfile.maxInputTokens !== undefined)
+      this.serverProfile = { ...this.serverProfile, maxInputTokens: tested };
     return this;
+  }
+
+  /** The guard's tested prompt size for this model; undefined without a guard or a test result. */
+  private async testedPromptLimit(): Promise<number | undefined> {
+    if (!this.contextGuardOption || !this.model) return undefined;
+    this.contextGuard ??= resolveContextGuard(this.contextGuardOption, {
+      baseUrl: this.baseUrl,
+      apiKey: this.token,
+    });
+    // Best effort: without an answer the profile keeps the loaded context; requests report guard errors.
+    return (await this.contextGuard).promptLimitFor?.(this.model).catch(() => undefined);
   }
 
   /** `new ChatLMStudio(fields)` followed by `init()`, so `profile` is ready. */

@@ -3,6 +3,7 @@ import type { BaseMessage } from "@langchain/core/messages";
 import { LMSTUDIO_DEFAULT_BASE_URL, lmStudioSettings } from "../config/env.js";
 import { unreachableErrorFor } from "../lmstudio/connection-errors.js";
 import { LMStudioModelNotFoundError } from "../lmstudio/errors.js";
+import { guardInstanceId } from "../lmstudio/guard-instances.js";
 import { type AdmissionTicket, type InstanceBudget, instanceBudget } from "./admission.js";
 import { fitChat, imageTokens, messagesToTurns } from "./clamp.js";
 import {
@@ -166,7 +167,17 @@ export class ContextGuard implements ContextGuardLike {
   }
 
   /** The limits the guard applies to a model: tested if the registry has them, else declared. */
-  async limitsFor(model: string, signal?: AbortSignal): Promise<ModelLimits> {
+  /** The tested usable prompt size of a model (for `profile.maxInputTokens`); undefined when untested. */
+  async promptLimitFor(model: string): Promise<number | undefined> {
+    const limits = await this.limitsFor(model, undefined, { measure: false });
+    return limits.source === "tested" ? limits.promptLimit : undefined;
+  }
+
+  async limitsFor(
+    model: string,
+    signal?: AbortSignal,
+    options: { measure?: boolean } = {},
+  ): Promise<ModelLimits> {
     const info = await this.resolveModel(model);
     const identity = await this.identityOf(info);
     let entry = await this.registry.find(identity);
@@ -174,7 +185,7 @@ export class ContextGuard implements ContextGuardLike {
       e?.testedMax !== undefined && e.methodVersion === TEST_METHOD_VERSION ? e : undefined;
     const policy = this.options.untested ?? (this.options.testOnFirstUse ? "measure" : "fail");
     // The search measures LLMs; embedding models fall back to their declared maximum until tested.
-    if (!usable(entry) && policy === "measure" && info.type === "llm") {
+    if (!usable(entry) && policy === "measure" && options.measure !== false && info.type === "llm") {
       this.warn(
         `"${info.key}" has no tested context on LM Studio ${identity.lmStudioVersion}: measuring it now ` +
           "(several loads and long prompts; this can take minutes on large contexts).",
@@ -301,7 +312,7 @@ export class ContextGuard implements ContextGuardLike {
       ref = { identifier: exact.identifier, type };
       contextLength = Math.min(exact.contextLength, limits.contextLength);
     } else {
-      const identifier = `${limits.modelKey}@guard-${limits.contextLength}`;
+      const identifier = guardInstanceId(limits.modelKey, limits.contextLength);
       const load = await this.loadRetryingDrop(limits.modelKey, {
         identifier,
         contextLength: limits.contextLength,

@@ -43,6 +43,8 @@ export interface ContextGuardLike {
    * the signal's reason on abort.
    */
   admit?(instance: string, tokens: number, signal?: AbortSignal): Promise<{ release(): void }>;
+  /** The model's tested usable prompt size, undefined when it was never tested (never starts a test). */
+  promptLimitFor?(model: string): Promise<number | undefined>;
   /** Resolves once no guarded request runs on the instance (bounded): the moment to retry after an exhaustion. */
   drained?(instance: string): Promise<void>;
 }

@@ -8,6 +8,7 @@ import {
   LMStudioVisionNotSupportedError,
   type OverflowDialect,
 } from "./errors.js";
+import { isGuardInstanceId } from "./guard-instances.js";
 import { isKvCacheExhaustion, parseLlamaServerOverflow } from "./kv-cache-errors.js";
 
 /**
@@ -131,7 +132,7 @@ export function mapLMStudioError(
     const available = (notFound[2] ?? "")
       .split(",")
       .map((name) => name.trim())
-      .filter(Boolean);
+      .filter((name) => name !== "" && !isGuardInstanceId(name));
     return new LMStudioModelNotFoundError(notFound[1] ?? context.model ?? "", available, message);
   }
   const pathNotFound = /Cannot find a model with path "([^"]*)"/.exec(message);
