@@ -28,6 +28,7 @@ export { InvalidEnvironmentError, type LMStudioSettings } from "./env/env.js";
 export {
   LMStudioContextOverflowError,
   LMStudioEmptyResponseError,
+  LMStudioKvCacheExhaustedError,
   LMStudioModelNotFoundError,
   LMStudioNoModelLoadedError,
   LMStudioNoModelSelectedError,

@@ -17,6 +17,7 @@ import { droppedConnectionErrorFor, unreachableErrorFor } from "../lmstudio/conn
 import { mapLMStudioError } from "../lmstudio/error-mapping.js";
 import {
   LMStudioEmptyResponseError,
+  LMStudioKvCacheExhaustedError,
   LMStudioModelNotFoundError,
   LMStudioNoModelLoadedError,
   LMStudioNoModelSelectedError,
@@ -75,11 +76,15 @@ type PreparedCallOptions = ChatLMStudioCallOptions & {
   [PREPARED_CALL]?: { clamp: ChatClampResult | undefined };
 };
 
-/** One call as sent: the model the request names, the (possibly clamped) messages, the prepared options. */
+/**
+ * One call as sent: the model the request names, the (possibly clamped) messages, the prepared options,
+ * and `release`, which frees the room the guard's admission control gave the call.
+ */
 interface PreparedCall<Options> {
   model: string;
   messages: BaseMessage[];
   options: Options;
+  release: () => void;
 }
 
 /**
@@ -231,7 +236,22 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
     const models = await listLMStudioModels({ baseUrl: this.baseUrl, apiKey: this.token, signal });
     if (!this.model) this.model = firstLoadedLLM(models) ?? "";
     this.serverProfile = profileFromModelInfo(models, this.model);
+    const tested = await this.testedPromptLimit();
+    // With the guard, the usable prompt is what was measured, not what happens to be loaded.
+    if (tested !== undefined && this.serverProfile.maxInputTokens !== undefined)
+      this.serverProfile = { ...this.serverProfile, maxInputTokens: tested };
     return this;
+  }
+
+  /** The guard's tested prompt size for this model; undefined without a guard or a test result. */
+  private async testedPromptLimit(): Promise<number | undefined> {
+    if (!this.contextGuardOption || !this.model) return undefined;
+    this.contextGuard ??= resolveContextGuard(this.contextGuardOption, {
+      baseUrl: this.baseUrl,
+      apiKey: this.token,
+    });
+    // Best effort: without an answer the profile keeps the loaded context; requests report guard errors.
+    return (await this.contextGuard).promptLimitFor?.(this.model).catch(() => undefined);
   }
 
   /** `new ChatLMStudio(fields)` followed by `init()`, so `profile` is ready. */
@@ -375,17 +395,16 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
     runManager?: CallbackManagerForLLMRun,
   ): AsyncGenerator<ChatGenerationChunk> {
     options.signal?.throwIfAborted();
-    const { model, response: stream } = await this.sendPrepared(
-      messages,
-      options,
-      true,
-      async (prepared, call) => {
-        // No runManager: tokens are reported below, as LM Studio's shaped chunks, not the raw deltas.
-        const chunks = super._streamResponseChunks(prepared, call);
-        // The request goes out on the first pull, so a failed request (an evicted instance) surfaces here.
-        return { chunks, first: await chunks.next() };
-      },
-    );
+    const {
+      model,
+      response: stream,
+      release,
+    } = await this.sendPrepared(messages, options, true, async (prepared, call) => {
+      // No runManager: tokens are reported below, as LM Studio's shaped chunks, not the raw deltas.
+      const chunks = super._streamResponseChunks(prepared, call);
+      // The request goes out on the first pull, so a failed request (an evicted instance) surfaces here.
+      return { chunks, first: await chunks.next() };
+    });
     const shaper = new LMStudioStreamShaper(model, this.templateOpensThink);
     const emit = async (chunk: ChatGenerationChunk, index: number) => {
       await runManager?.handleLLMNewToken(
@@ -410,6 +429,7 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
     } finally {
       // Closes the HTTP stream when the caller stops reading early.
       await stream.chunks.return(undefined);
+      release();
     }
     // The parent ends quietly on abort; the caller must see the abort.
     options.signal?.throwIfAborted();
@@ -521,25 +541,41 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
    * Prepares one call and hands it to the parent. With the context guard, the call names the instance
    * the guard loaded; if LM Studio has unloaded it since (TTL, auto-evict), the answer is "model not
    * found": the guard forgets the instance, loads the model again at its tested context, and the call
-   * is made once more.
+   * is made once more. The guard also admits the call onto the instance only when it fits beside the
+   * others running there; if the shared KV cache ran out anyway (another process, a request outside the
+   * guard), the call is made once more after this process's requests on the instance have finished.
+   * `release` frees the call's room: at once for a complete answer, at the end of a stream.
    */
   private async sendPrepared<T>(
     messages: BaseMessage[],
     options: this["ParsedCallOptions"],
     streaming: boolean,
     send: (messages: BaseMessage[], options: this["ParsedCallOptions"]) => Promise<T>,
-  ): Promise<{ model: string; response: T }> {
-    const call = await this.prepareCall(messages, options, streaming);
+  ): Promise<{ model: string; response: T; release: () => void }> {
+    let sentTo = "";
+    const attempt = async () => {
+      const call = await this.prepareCall(messages, options, streaming);
+      sentTo = call.model;
+      try {
+        const response = await send(call.messages, call.options);
+        if (!streaming) call.release();
+        return { model: call.model, response, release: call.release };
+      } catch (error) {
+        call.release();
+        throw error;
+      }
+    };
     try {
-      return { model: call.model, response: await send(call.messages, call.options) };
+      return await attempt();
     } catch (error) {
       const guard = this.contextGuard ? await this.contextGuard : undefined;
       const instanceGone =
         error instanceof LMStudioModelNotFoundError || error instanceof LMStudioNoModelLoadedError;
-      if (!guard?.invalidate || !instanceGone) throw error;
-      guard.invalidate(this.invocationParams(options, { streaming }).model);
-      const retried = await this.prepareCall(messages, options, streaming);
-      return { model: retried.model, response: await send(retried.messages, retried.options) };
+      if (guard?.invalidate && instanceGone)
+        guard.invalidate(this.invocationParams(options, { streaming }).model);
+      else if (guard?.drained && error instanceof LMStudioKvCacheExhaustedError) await guard.drained(sentTo);
+      else throw error;
+      return attempt();
     }
   }
 
@@ -552,11 +588,17 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
     const params = this.invocationParams(options, { streaming });
     if (!params.model) throw new LMStudioNoModelSelectedError();
     const clamp = await this.clamp(messages, params, options);
+    const guard = clamp && this.contextGuard ? await this.contextGuard : undefined;
+    const ticket =
+      clamp && guard?.admit
+        ? await guard.admit(clamp.model, clamp.promptTokens + clamp.maxTokens, options.signal)
+        : undefined;
     const prepared: PreparedCallOptions = { ...options, [PREPARED_CALL]: { clamp } };
     return {
       model: clamp?.model ?? params.model,
       messages: clamp?.messages ?? messages,
       options: prepared as this["ParsedCallOptions"],
+      release: ticket ? () => ticket.release() : () => undefined,
     };
   }
 

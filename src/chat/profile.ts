@@ -1,4 +1,5 @@
 import type { ModelProfile } from "@langchain/core/language_models/profile";
+import { isGuardInstanceId } from "../lmstudio/guard-instances.js";
 import { findModelInfo, type LMStudioModelInfo, loadedContextLength } from "../lmstudio/model-info.js";
 
 /**
@@ -24,8 +25,16 @@ export function profileFromModelInfo(models: LMStudioModelInfo[], model: string)
   };
 }
 
-/** The model to use when none was named: the first loaded LLM, else undefined. */
+/**
+ * The model to use when none was named: the first loaded LLM instance, else undefined. The context
+ * guard's own instances (`…@guard-N`) are never picked; a model loaded only by the guard is named by
+ * its key, so the guard (if enabled) keeps managing its instance.
+ */
 export function firstLoadedLLM(models: LMStudioModelInfo[]): string | undefined {
-  const loaded = models.find((info) => info.type === "llm" && info.loadedInstances.length > 0);
-  return loaded?.loadedInstances[0]?.id;
+  const llms = models.filter((info) => info.type === "llm");
+  for (const info of llms) {
+    const own = info.loadedInstances.find((instance) => !isGuardInstanceId(instance.id));
+    if (own) return own.id;
+  }
+  return llms.find((info) => info.loadedInstances.length > 0)?.key;
 }

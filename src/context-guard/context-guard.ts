@@ -2,10 +2,14 @@ import type { BaseMessage } from "@langchain/core/messages";
 import { LMSTUDIO_DEFAULT_BASE_URL, lmStudioSettings } from "../env/env.js";
 import { unreachableErrorFor } from "../lmstudio/connection-errors.js";
 import { LMStudioModelNotFoundError } from "../lmstudio/errors.js";
+import { guardInstanceId } from "../lmstudio/guard-instances.js";
+import { type AdmissionTicket, type InstanceBudget, instanceBudget } from "./admission.js";
 import { fitChat, imageTokens, messagesToTurns } from "./clamp.js";
 import {
+  DEFAULT_KV_CACHE,
   type DownloadedModel,
   type InstanceRef,
+  type KvCacheConfig,
   type LoadRequest,
   type LoadResult,
   type LoadSettings,
@@ -28,6 +32,7 @@ import { type SearchOptions, type SearchResult, searchUsableContext } from "./se
 import { TokenCountCache } from "./token-count-cache.js";
 import { typedHostError } from "./typed-host-error.js";
 import type { ChatClampRequest, ChatClampResult, ContextGuardLike } from "./types.js";
+import { ContextGuardUntestedModelError, type UntestedModelPolicy } from "./untested.js";
 
 /**
  * The guard: before each request, make sure the model runs at the context it was tested at, count
@@ -41,8 +46,15 @@ export interface ContextGuardOptions {
   apiKey?: string;
   /** Registry file; default LMSTUDIO_GUARD_REGISTRY, else the documented default (registry-path.ts). */
   registryPath?: string;
-  /** Run the context search the first time an untested model is used (default: use the declared max, with a warning). */
+  /**
+   * What to do with a model that has no tested limits (README "Untested models"): "fail" (default) throws
+   * ContextGuardUntestedModelError naming the command that measures it; "measure" runs the context search
+   * on first use, reporting each probe through onWarning; "declared" uses the declared maximum with a warning.
+   */
+  untested?: UntestedModelPolicy;
+  /** The same as `untested: "measure"` (kept for existing callers). */
   testOnFirstUse?: boolean;
+  /** Receives warnings and first-use measuring progress (default console.warn, so they reach the user). */
   onWarning?: (message: string) => void;
   /** Load settings the guard loads with (part of the registry key). */
   loadSettings?: LoadSettings;
@@ -50,6 +62,11 @@ export interface ContextGuardOptions {
   search?: Omit<SearchOptions, "journal" | "signal">;
   /** Fewest answer tokens worth sending a request for (default 16). */
   minOutputTokens?: number;
+  /**
+   * Longest wait for room on a busy instance before a request fails with
+   * ContextGuardAdmissionTimeoutError (ms, default 300 000).
+   */
+  admissionTimeoutMs?: number;
   /** How long a chosen instance is trusted before it is looked up again (ms, default 10 000). */
   instanceCheckMs?: number;
   /** Deadlines for the guard's SDK calls (connect 10 s, calls 60 s, loads 10 min by default). */
@@ -76,6 +93,8 @@ interface Prepared {
   ref: InstanceRef;
   /** The instance's real context (≤ limits.contextLength). */
   contextLength: number;
+  /** Its parallel slots and cache mode (LLMs). */
+  kvCache: KvCacheConfig;
   checkedAt: number;
 }
 
@@ -93,6 +112,8 @@ export class ContextGuard implements ContextGuardLike {
   private readonly preparing = new Map<string, Promise<Prepared>>();
   private readonly counts = new TokenCountCache(MAX_CACHED_COUNTS);
   private readonly warned = new Set<string>();
+  /** The process-wide budgets of the instances this guard chose, by identifier. */
+  private readonly budgets = new Map<string, InstanceBudget>();
 
   constructor(options: ContextGuardOptions = {}) {
     this.options = options;
@@ -115,7 +136,11 @@ export class ContextGuard implements ContextGuardLike {
   private warnOnce(key: string, message: string): void {
     if (this.warned.has(key)) return;
     this.warned.add(key);
-    this.options.onWarning?.(message);
+    this.warn(message);
+  }
+
+  private warn(message: string): void {
+    (this.options.onWarning ?? console.warn)(message);
   }
 
   private async downloaded(model: string, refresh = false): Promise<DownloadedModel | undefined> {
@@ -147,14 +172,37 @@ export class ContextGuard implements ContextGuardLike {
   }
 
   /** The limits the guard applies to a model: tested if the registry has them, else declared. */
-  async limitsFor(model: string, signal?: AbortSignal): Promise<ModelLimits> {
+  /** The tested usable prompt size of a model (for `profile.maxInputTokens`); undefined when untested. */
+  async promptLimitFor(model: string): Promise<number | undefined> {
+    const limits = await this.limitsFor(model, undefined, { measure: false });
+    return limits.source === "tested" ? limits.promptLimit : undefined;
+  }
+
+  async limitsFor(
+    model: string,
+    signal?: AbortSignal,
+    options: { measure?: boolean } = {},
+  ): Promise<ModelLimits> {
     const info = await this.resolveModel(model);
     const identity = await this.identityOf(info);
     let entry = await this.registry.find(identity);
     const usable = (e: RegistryEntry | undefined) =>
       e?.testedMax !== undefined && e.methodVersion === TEST_METHOD_VERSION ? e : undefined;
-    if (!usable(entry) && this.options.testOnFirstUse && info.type === "llm") {
-      await this.test(info.key, { signal });
+    const policy = this.options.untested ?? (this.options.testOnFirstUse ? "measure" : "fail");
+    // The search measures LLMs; embedding models fall back to their declared maximum until tested.
+    if (!usable(entry) && policy === "measure" && options.measure !== false && info.type === "llm") {
+      this.warn(
+        `"${info.key}" has no tested context on LM Studio ${identity.lmStudioVersion}: measuring it now ` +
+          "(several loads and long prompts; this can take minutes on large contexts).",
+      );
+      await this.test(info.key, {
+        ...(signal ? { signal } : {}),
+        onProbe: (record, state) =>
+          this.warn(
+            `  "${info.key}" probe ${state.loads}/${state.maxLoads} at ${record.contextLength} tokens: ` +
+              `${record.passed ? "passed" : `failed (${record.failureKind ?? "error"})`}`,
+          ),
+      });
       entry = await this.registry.find(identity);
     }
     const tested = usable(entry);
@@ -169,12 +217,6 @@ export class ContextGuard implements ContextGuardLike {
         entry: tested,
       };
     }
-    this.warnOnce(
-      `untested:${info.key}`,
-      `"${info.key}" has no tested context on LM Studio ${identity.lmStudioVersion}; using its declared ${info.declaredMax} ` +
-        "tokens, which it may not really handle. Run `langchain-lmstudio test " +
-        `${info.key}\` or set testOnFirstUse.`,
-    );
     return {
       modelKey: info.key,
       type: info.type,
@@ -184,6 +226,24 @@ export class ContextGuard implements ContextGuardLike {
       promptLimit: info.declaredMax,
       ...(entry ? { entry } : {}),
     };
+  }
+
+  /**
+   * A request is about to run on a model with no tested limits (and the policy did not measure it):
+   * "fail" refuses LLMs with the command to run; otherwise the declared maximum is used, with a warning
+   * that reaches the user (console.warn unless onWarning is given). Never silent.
+   */
+  private async untestedInUse(limits: ModelLimits): Promise<void> {
+    const version = (await this.version) ?? "unknown";
+    const policy = this.options.untested ?? (this.options.testOnFirstUse ? "measure" : "fail");
+    if (policy === "fail" && limits.type === "llm")
+      throw new ContextGuardUntestedModelError(limits.modelKey, version, limits.declaredMax);
+    this.warnOnce(
+      `untested:${limits.modelKey}`,
+      `"${limits.modelKey}" has no tested context on LM Studio ${version}; using its declared ${limits.declaredMax} ` +
+        "tokens, which it may not really handle. Run `langchain-lmstudio test " +
+        `${limits.modelKey}\`${limits.type === "llm" ? ' or set untested: "measure"' : ""}.`,
+    );
   }
 
   /** Runs the context search for one model and records it in the registry. */
@@ -237,6 +297,7 @@ export class ContextGuard implements ContextGuardLike {
     signal?: AbortSignal,
   ): Promise<Prepared> {
     const limits = cached?.limits ?? (await this.limitsFor(model, signal));
+    if (limits.source === "declared") await this.untestedInUse(limits);
     if (limits.type !== type) {
       throw new Error(
         `"${model}" is ${limits.type === "llm" ? "an LLM" : "an embedding model"}, not ${type === "llm" ? "an LLM" : "an embedding model"}`,
@@ -256,13 +317,23 @@ export class ContextGuard implements ContextGuardLike {
       ref = { identifier: exact.identifier, type };
       contextLength = Math.min(exact.contextLength, limits.contextLength);
     } else {
-      const identifier = `${limits.modelKey}@guard-${limits.contextLength}`;
+      const identifier = guardInstanceId(limits.modelKey, limits.contextLength);
       const load = await this.loadRetryingDrop(limits.modelKey, {
         identifier,
         contextLength: limits.contextLength,
         type,
         ...(this.options.loadSettings ? { settings: this.options.loadSettings } : {}),
         ...(signal ? { signal } : {}),
+      }).catch(async (error: unknown) => {
+        // Another guard in this process (or another process) loaded the same instance meanwhile: use it.
+        const raced = (await this.host.listLoaded().catch(() => [])).find((i) => i.identifier === identifier);
+        if (raced === undefined) throw error;
+        return {
+          identifier,
+          requested: limits.contextLength,
+          actual: raced.contextLength,
+          honoured: raced.contextLength === limits.contextLength,
+        };
       });
       if (!load.honoured) {
         this.warnOnce(
@@ -273,9 +344,43 @@ export class ContextGuard implements ContextGuardLike {
       ref = { identifier, type };
       contextLength = Math.min(load.actual, limits.contextLength);
     }
-    const prepared: Prepared = { limits, ref, contextLength, checkedAt: performance.now() };
+    const kvCache = type === "llm" ? await this.kvCacheOf(ref) : DEFAULT_KV_CACHE;
+    const prepared: Prepared = { limits, ref, contextLength, kvCache, checkedAt: performance.now() };
     this.prepared.set(model, prepared);
+    if (type === "llm")
+      this.budgets.set(
+        ref.identifier,
+        instanceBudget(this.baseUrl, ref.identifier, { contextLength, ...kvCache }),
+      );
     return prepared;
+  }
+
+  /** The instance's slots and cache mode; LM Studio 0.4's defaults (the strictest case) when unreadable. */
+  private async kvCacheOf(ref: InstanceRef): Promise<KvCacheConfig> {
+    try {
+      return (await this.host.kvCacheOf?.(ref)) ?? DEFAULT_KV_CACHE;
+    } catch {
+      return DEFAULT_KV_CACHE;
+    }
+  }
+
+  /**
+   * Waits until `tokens` (prompt + max tokens) fit on the instance beside the guarded requests running
+   * there, in this process (see admission.ts); the caller releases the ticket when its request is done.
+   */
+  async admit(instance: string, tokens: number, signal?: AbortSignal): Promise<AdmissionTicket> {
+    const budget = this.budgets.get(instance);
+    if (budget === undefined) return { tokens, release: () => undefined };
+    return budget.admit(tokens, { timeoutMs: this.admissionTimeoutMs, ...(signal ? { signal } : {}) });
+  }
+
+  /** Resolves once no guarded request of this process runs on the instance (bounded by the admission wait). */
+  async drained(instance: string): Promise<void> {
+    await this.budgets.get(instance)?.drained(this.admissionTimeoutMs);
+  }
+
+  private get admissionTimeoutMs(): number {
+    return this.options.admissionTimeoutMs ?? 300_000;
   }
 
   /**

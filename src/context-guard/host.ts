@@ -62,6 +62,17 @@ export interface LoadResult {
   honoured: boolean;
 }
 
+/** How an LLM instance runs concurrent predictions (reference §9). */
+export interface KvCacheConfig {
+  /** Parallel prediction slots (`maxParallelPredictions`). */
+  parallel: number;
+  /** The slots share one KV cache of n_ctx tokens (`useUnifiedKvCache`). */
+  unified: boolean;
+}
+
+/** LM Studio 0.4's defaults for GGUF models (reference §9.1), assumed when an instance cannot say. */
+export const DEFAULT_KV_CACHE: KvCacheConfig = { parallel: 4, unified: true };
+
 export interface ChatTurn {
   role: "system" | "user" | "assistant";
   content: string;
@@ -99,6 +110,8 @@ export interface ModelHost {
   /** Identifiers of the live instances this host created. */
   ownedInstances(): string[];
   applyPromptTemplate(ref: InstanceRef, turns: ChatTurn[]): Promise<string>;
+  /** An LLM instance's slots and cache mode; hosts that cannot tell leave it out (LM Studio 0.4's defaults are assumed). */
+  kvCacheOf?(ref: InstanceRef): Promise<KvCacheConfig>;
   countTokens(ref: InstanceRef, text: string): Promise<number>;
   /** Greedy, seeded, chat-templated prediction. */
   respond(ref: InstanceRef, turns: ChatTurn[], request: RespondRequest): Promise<RespondResult>;

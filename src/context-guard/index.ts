@@ -1,6 +1,11 @@
 /** langchain-lmstudio/context-guard: measure each model's usable context and keep requests inside it. */
 
 export {
+  type AdmissionTicket,
+  ContextGuardAdmissionTimeoutError,
+  type InstanceCapacity,
+} from "./admission.js";
+export {
   ContextGuard,
   type ContextGuardOptions,
   createContextGuard,
@@ -11,6 +16,7 @@ export {
   type DownloadedModel,
   type HostFailureKind,
   type InstanceRef,
+  type KvCacheConfig,
   type LoadedInstance,
   type LoadRequest,
   type LoadResult,
@@ -37,3 +43,4 @@ export type {
 export { DEFAULT_SDK_DEADLINES, type SdkDeadlines } from "./sdk-lifecycle.js";
 export { type SearchOptions, type SearchResult, searchUsableContext } from "./search.js";
 export type { ChatClampRequest, ChatClampResult, ContextGuardLike, OverflowPolicy } from "./types.js";
+export { ContextGuardUntestedModelError, type UntestedModelPolicy } from "./untested.js";

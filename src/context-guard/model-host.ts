@@ -8,6 +8,7 @@ import type {
   ChatTurn,
   DownloadedModel,
   InstanceRef,
+  KvCacheConfig,
   LoadedInstance,
   LoadRequest,
   LoadResult,
@@ -17,7 +18,7 @@ import type {
   RespondRequest,
   RespondResult,
 } from "./host.js";
-import { ModelHostError } from "./host.js";
+import { DEFAULT_KV_CACHE, ModelHostError } from "./host.js";
 import { type LMStudioSdk, loadSdk } from "./load-sdk.js";
 import { DEFAULT_SDK_DEADLINES, disposeSdkClient, type SdkDeadlines, withDeadline } from "./sdk-lifecycle.js";
 
@@ -319,6 +320,15 @@ export class SdkModelHost implements ModelHost {
         .createDynamicHandle(ref.identifier)
         .applyPromptTemplate(turns.map((t) => ({ role: t.role, content: t.content }))),
     );
+  }
+
+  async kvCacheOf(ref: InstanceRef): Promise<KvCacheConfig> {
+    // SDK 2.0 reads both keys back, filling LM Studio's defaults (4, true) for keys the server left out.
+    const config = await this.call((c) => c.llm.createDynamicHandle(ref.identifier).getLoadConfig());
+    return {
+      parallel: config.maxParallelPredictions ?? DEFAULT_KV_CACHE.parallel,
+      unified: config.useUnifiedKvCache ?? DEFAULT_KV_CACHE.unified,
+    };
   }
 
   async countTokens(ref: InstanceRef, text: string): Promise<number> {

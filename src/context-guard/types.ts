@@ -36,4 +36,15 @@ export interface ContextGuardLike {
    * next clamp loads it again at the tested context. Optional for guards that cache nothing.
    */
   invalidate?(model: string): void;
+  /**
+   * Waits (first in, first out) until a request of `tokens` (prompt + max tokens) fits on the instance
+   * beside the guarded requests already running there; the caller releases the ticket when its
+   * request has finished. Bounded: rejects with a typed error after the guard's wait limit, or with
+   * the signal's reason on abort.
+   */
+  admit?(instance: string, tokens: number, signal?: AbortSignal): Promise<{ release(): void }>;
+  /** The model's tested usable prompt size, undefined when it was never tested (never starts a test). */
+  promptLimitFor?(model: string): Promise<number | undefined>;
+  /** Resolves once no guarded request runs on the instance (bounded): the moment to retry after an exhaustion. */
+  drained?(instance: string): Promise<void>;
 }

@@ -1,5 +1,6 @@
 import {
   LMStudioContextOverflowError,
+  LMStudioKvCacheExhaustedError,
   LMStudioModelNotFoundError,
   LMStudioNoModelLoadedError,
   LMStudioNotEmbeddingModelError,
@@ -7,6 +8,8 @@ import {
   LMStudioVisionNotSupportedError,
   type OverflowDialect,
 } from "./errors.js";
+import { isGuardInstanceId } from "./guard-instances.js";
+import { isKvCacheExhaustion, parseLlamaServerOverflow } from "./kv-cache-errors.js";
 
 /**
  * The one place that knows LM Studio's error wordings (they differ per version and engine; see
@@ -169,7 +172,13 @@ export function mapLMStudioError(
 ): Error {
   const message = errorMessageOf(bodyOrMessage) ?? (cause?.message || `HTTP ${status ?? "error"}`);
 
-  const overflow = parseContextOverflow(message);
+  // Checked before overflow: MLX's overflow uses the same words, but this is not the prompt's fault.
+  if (isKvCacheExhaustion(status, bodyOrMessage, message))
+    return new LMStudioKvCacheExhaustedError(context.model, message, cause ? { cause } : undefined);
+
+  const llamaServer = parseLlamaServerOverflow(bodyOrMessage, message);
+  const overflow =
+    parseContextOverflow(message) ?? (llamaServer && { dialect: "llama-server" as const, ...llamaServer });
   if (overflow) {
     const numbers =
       overflow.promptTokens !== undefined
@@ -190,7 +199,7 @@ export function mapLMStudioError(
     const available = (notFound[2] ?? "")
       .split(",")
       .map((name) => name.trim())
-      .filter(Boolean);
+      .filter((name) => name !== "" && !isGuardInstanceId(name));
     return new LMStudioModelNotFoundError(notFound[1] ?? context.model ?? "", available, message);
   }
   const pathNotFound = /Cannot find a model with path "([^"]*)"/.exec(message);

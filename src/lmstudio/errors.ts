@@ -177,3 +177,28 @@ export class LMStudioNoModelSelectedError extends lmStudioErrorBase(LangChainErr
     stampRetryable(this, false);
   }
 }
+
+/**
+ * LM Studio 0.4's shared ("unified") KV cache ran out while several predictions were running on one
+ * instance: llama.cpp then fails every one of them with `Context size has been exceeded.` (reference
+ * §9.3). This is not an overflow of this request's prompt, which may be small; the same request
+ * succeeds once the instance is less busy, so it is retryable.
+ */
+export class LMStudioKvCacheExhaustedError extends lmStudioErrorBase(LangChainError, "kv-cache-exhausted") {
+  override readonly name: string = "LMStudioKvCacheExhaustedError";
+  constructor(
+    readonly model: string | undefined,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `LM Studio's shared KV cache${model ? ` for "${model}"` : ""} ran out while several requests were running ` +
+        "on the same loaded instance, so every request in flight on it failed. Your prompt alone fits; retry when " +
+        "fewer requests run, lower the concurrency, enable the context guard (it admits requests only while they " +
+        "fit beside the others), or load the model with fewer parallel predictions or useUnifiedKvCache: false. " +
+        `(LM Studio said: ${detail})`,
+    );
+    if (options?.cause !== undefined) this.cause = options.cause;
+    stampRetryable(this, true);
+  }
+}

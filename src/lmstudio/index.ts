@@ -10,6 +10,7 @@ export {
 export {
   LMStudioContextOverflowError,
   LMStudioEmptyResponseError,
+  LMStudioKvCacheExhaustedError,
   LMStudioModelNotFoundError,
   LMStudioNoModelLoadedError,
   LMStudioNoModelSelectedError,

@@ -7,10 +7,23 @@
 import type { CatalogModel } from "./catalog.js";
 import { applySimulatorChatTemplate, type ChatTurn, type ToolDefinition } from "./chat-template.js";
 import { embedText } from "./embedding-vector.js";
-import { type GenerationRequest, type GenerationResult, generate, type StreamPiece } from "./generation.js";
+import {
+  type GenerationRequest,
+  type GenerationResult,
+  generate,
+  renderPrompt,
+  type StreamPiece,
+} from "./generation.js";
+import type { KvCacheSettings } from "./kv-pool.js";
 import { countSimulatorTokens, simulatorTokenize } from "./tokenizer.js";
 
 export interface GenerateHooks {
+  /**
+   * Called with the prompt's tokens once the prompt is known to fit, before it is processed: the
+   * caller takes a prediction slot (waiting for one) and answers which slot and how many of the
+   * prompt's leading tokens that slot already holds. It throws when the shared KV cache ran out.
+   */
+  onPrompt?: (tokens: readonly number[]) => Promise<{ slot: number; cachedPromptTokens: number }>;
   /**
    * Receives each piece while a real engine decodes (the scripted engine answers at once and never
    * calls it); resolve false to stop decoding, e.g. when the client has gone.
@@ -39,7 +52,11 @@ export interface EngineLoadFailure {
 
 export interface InferenceBackend {
   /** Creates the engine for a load at `contextLength`; a failure when the engine cannot. */
-  open(model: CatalogModel, contextLength: number): Promise<ModelEngine | EngineLoadFailure>;
+  open(
+    model: CatalogModel,
+    contextLength: number,
+    kvCache: KvCacheSettings,
+  ): Promise<ModelEngine | EngineLoadFailure>;
   /** Releases everything the backend holds (the simulator is closing). */
   close(): Promise<void>;
 }
@@ -50,7 +67,12 @@ export function scriptedEngine(model: CatalogModel): ModelEngine {
     tokenize: simulatorTokenize,
     countTokens: countSimulatorTokens,
     applyChatTemplate: applySimulatorChatTemplate,
-    generate: async (request) => generate(request),
+    generate: async (request, hooks) => {
+      const result = generate(request);
+      if (hooks?.onPrompt && (result.kind === "text" || result.kind === "tool_calls"))
+        await hooks.onPrompt(simulatorTokenize(renderPrompt(request)));
+      return result;
+    },
     embed: async (text) => embedText(text, model.embeddingDimensions),
     dispose: async () => undefined,
   };

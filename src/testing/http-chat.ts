@@ -10,6 +10,7 @@ import { requestTtlMs, resolveHttpInstance } from "./http-model-resolution.js";
 import { HttpError, sendJson, validationError } from "./http-util.js";
 import { MODEL_NOT_VLM } from "./messages.js";
 import { type ChatCompletionRequest, parseChatCompletionRequest } from "./openai-request.js";
+import { generateInSlot, kvExhaustedFrame, kvExhaustedHttpError } from "./pooled-generation.js";
 import { type RouteContext, SseWriter } from "./route-context.js";
 import { startSse, writeSseEvent } from "./sse.js";
 import type { LoadedInstance } from "./state.js";
@@ -21,7 +22,8 @@ export async function handleChatCompletions(ctx: RouteContext, flavor: "v1" | "v
   const instance = await resolveHttpInstance(ctx.state, request.model, "llm", requestTtlMs(ctx.body));
   if (request.turns.some((t) => t.images > 0) && !instance.model.vision) throw validationError(MODEL_NOT_VLM);
   const stream = request.stream ? new ChatStream(ctx, instance, request, flavor) : undefined;
-  const result = await instance.engine.generate(
+  const result = await generateInSlot(
+    instance,
     {
       model: instance.model,
       contextLength: instance.contextLength,
@@ -36,8 +38,14 @@ export async function handleChatCompletions(ctx: RouteContext, flavor: "v1" | "v
       separateReasoning:
         ctx.state.options.separateReasoningContent || instance.model.reasoningField === "reasoning",
     },
+    ctx.state.options.timing,
     stream ? { onPiece: (piece) => stream.content(piece.text) } : {},
   );
+  if (result.kind === "exhausted") {
+    // After the first token the failure can only be a frame inside the stream (and no [DONE]).
+    if (stream?.opened) return stream.fail(kvExhaustedFrame(result.message));
+    throw kvExhaustedHttpError(result.message);
+  }
   if (result.kind === "overflow" || result.kind === "crash") {
     // 0.4.21 reports overflow inside an HTTP 200 stream as an `event: error` frame.
     if (result.kind === "overflow" && request.stream && ctx.state.dialectFor(instance.model) === "0.4.21") {
@@ -117,6 +125,15 @@ class ChatStream {
   private send(payload: unknown): Promise<boolean> {
     this.writer ??= new SseWriter(this.ctx);
     return this.writer.data(payload);
+  }
+
+  get opened(): boolean {
+    return this.writer !== undefined;
+  }
+
+  /** An error frame, then the end of the stream without [DONE] (as llama.cpp ends a failed stream). */
+  async fail(frame: unknown): Promise<void> {
+    if (await this.send(frame)) this.ctx.res.end();
   }
 
   /** One content fragment; false once the client is gone (the engine then stops decoding). */

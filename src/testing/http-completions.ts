@@ -10,6 +10,7 @@ import {
   sendJson,
   validationError,
 } from "./http-util.js";
+import { generateInSlot, kvExhaustedHttpError } from "./pooled-generation.js";
 import { type RouteContext, SseWriter } from "./route-context.js";
 
 /** POST /v1/completions and /api/v0/completions: the raw prompt, no chat template. */
@@ -24,14 +25,20 @@ export async function handleCompletions(ctx: RouteContext, flavor: "v1" | "v0"):
   const stream = optionalBoolean(body, "stream") ?? false;
   const includeUsage = isRecord(body.stream_options) && body.stream_options.include_usage === true;
   const instance = await resolveHttpInstance(ctx.state, model, "llm", requestTtlMs(ctx.body));
-  const result = await instance.engine.generate({
-    model: instance.model,
-    contextLength: instance.contextLength,
-    dialect: ctx.state.dialectFor(instance.model),
-    turns: [],
-    rawPrompt,
-    ...(maxTokens !== undefined ? { maxTokens } : {}),
-  });
+  const result = await generateInSlot(
+    instance,
+    {
+      model: instance.model,
+      contextLength: instance.contextLength,
+      dialect: ctx.state.dialectFor(instance.model),
+      turns: [],
+      rawPrompt,
+      ...(maxTokens !== undefined ? { maxTokens } : {}),
+    },
+    ctx.state.options.timing,
+  );
+  // The answer is streamed only once complete, so an exhausted pool is always a plain HTTP 500 here.
+  if (result.kind === "exhausted") throw kvExhaustedHttpError(result.message);
   if (result.kind === "overflow" || result.kind === "crash")
     throw new HttpError(400, { error: result.message });
   const text = result.kind === "text" ? result.content : "";

@@ -71,7 +71,15 @@ export function handleV1Models(ctx: RouteContext): void {
     params_string: model.paramsString ?? null,
     loaded_instances: state.instances
       .filter((i) => i.model.key === model.key)
-      .map((i) => ({ id: i.identifier, config: restLoadConfig(i.contextLength, i.loadSettings, true) })),
+      // `parallel` is the slots the instance really runs (kv-pool); absent for embedding models (§9.2).
+      .map((i) => ({
+        id: i.identifier,
+        config: restLoadConfig(
+          i.contextLength,
+          i.model.type === "llm" ? { ...i.loadSettings, parallel: i.kv.settings.parallel } : i.loadSettings,
+          true,
+        ),
+      })),
     max_context_length: model.maxContextLength,
     format: model.format,
     ...(model.type === "llm"

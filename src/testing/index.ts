@@ -18,6 +18,7 @@ export { startSimulator } from "./server.js";
 export { countSimulatorTokens, simulatorTokenize } from "./tokenizer.js";
 export type {
   Fault,
+  KvCacheView,
   LMStudioVersionDialect,
   LoadedInstanceView,
   RecordedRequest,

@@ -8,7 +8,14 @@
  * node-llama-cpp is a devDependency of this project, never a dependency of the library: it is
  * imported only when this backend opens its first model, and only its types are imported statically.
  */
-import type { Llama, LlamaContext, LlamaEmbeddingContext, LlamaModel, Token } from "node-llama-cpp";
+import type {
+  Llama,
+  LlamaContext,
+  LlamaContextSequence,
+  LlamaEmbeddingContext,
+  LlamaModel,
+  Token,
+} from "node-llama-cpp";
 import type { EngineLoadFailure, GenerateHooks, InferenceBackend, ModelEngine } from "./backend.js";
 import type { CatalogModel } from "./catalog.js";
 import type { ChatTurn, ToolDefinition } from "./chat-template.js";
@@ -89,13 +96,26 @@ class PieceDecoder {
 }
 
 class LlamaEngine implements ModelEngine {
-  /** One request at a time per instance, as a single-slot LM Studio instance queues them. */
+  /** Embeddings and disposal run one at a time. */
   private queue: Promise<unknown> = Promise.resolve();
+  /**
+   * llama.cpp sequences, kept between predictions so a slot's next prompt only evaluates what follows
+   * the prefix it already holds. node-llama-cpp never unifies a context's cache: each sequence gets
+   * its own contextSize cells. So a per-slot instance runs one real sequence per slot (parallel ×
+   * n_ctx cells, as LM Studio allocates it), while a unified instance allocates the one n_ctx pool
+   * LM Studio would and its slots take turns on that single sequence; in both cases the simulator's
+   * KV pool counts every admitted prediction's cells against n_ctx (DESIGN.md "Simulator backends").
+   */
+  private readonly sequences = new Map<number, LlamaContextSequence>();
+  /** Predictions still decoding, so disposal waits for them. */
+  private readonly running = new Set<Promise<unknown>>();
 
   constructor(
     private readonly model: LlamaModel,
     private readonly context: LlamaContext | undefined,
     private readonly embedding: LlamaEmbeddingContext | undefined,
+    /** All slots share sequence 0 (a unified cache). */
+    private readonly sharedSequence = false,
   ) {}
 
   private exclusive<T>(task: () => Promise<T>): Promise<T> {
@@ -138,44 +158,81 @@ class LlamaEngine implements ModelEngine {
       request.contextLength - promptTokens,
       request.maxTokens ?? Number.POSITIVE_INFINITY,
     );
-    return this.exclusive(async () => {
-      const sequence = context.getSequence();
-      const pieces = new PieceDecoder(this.model);
-      let finishReason: "stop" | "length" = "length";
-      try {
-        if (limit <= 0) {
-          await sequence.evaluateWithoutGeneratingNewTokens(input);
-        } else {
-          // Greedy: the generated models' answers are exact only under greedy decoding.
-          for await (const token of sequence.evaluate(input, { temperature: 0, yieldEogToken: true })) {
-            if (this.model.isEogToken(token)) {
-              finishReason = "stop";
-              break;
-            }
-            const piece = pieces.push(token);
-            const more = piece === undefined || (await hooks.onPiece?.(piece, promptTokens)) !== false;
-            // The client is gone (or cancelled): stop decoding, as LM Studio does.
-            if (!more) {
-              finishReason = "stop";
-              break;
-            }
-            if (pieces.tokens.length >= limit) break;
+    // The slot is taken (and its cells counted) before waiting for a unified instance's one sequence.
+    // Without a caller taking slots (never the case inside the simulator), everything runs in slot 0.
+    const placed = hooks.onPrompt ? await hooks.onPrompt(input) : { slot: 0, cachedPromptTokens: 0 };
+    const run = this.sharedSequence
+      ? this.exclusive(() => this.decode(context, input, limit, placed, hooks))
+      : this.decode(context, input, limit, placed, hooks);
+    this.running.add(run);
+    try {
+      return await run;
+    } finally {
+      this.running.delete(run);
+    }
+  }
+
+  /** Evaluates the prompt in its slot's sequence (reusing the cached prefix) and decodes greedily. */
+  private async decode(
+    context: LlamaContext,
+    input: Token[],
+    limit: number,
+    placed: { slot: number; cachedPromptTokens: number },
+    hooks: GenerateHooks,
+  ): Promise<GenerationResult> {
+    const promptTokens = input.length;
+    const key = this.sharedSequence ? 0 : placed.slot;
+    let sequence = this.sequences.get(key);
+    if (sequence === undefined) {
+      sequence = context.getSequence();
+      this.sequences.set(key, sequence);
+    }
+    const held = sequence.contextTokens;
+    let reuse = 0;
+    const most = Math.min(placed.cachedPromptTokens, held.length, input.length - 1);
+    while (reuse < most && held[reuse] === input[reuse]) reuse++;
+    if (sequence.nextTokenIndex > reuse)
+      await sequence.eraseContextTokenRanges([{ start: reuse, end: sequence.nextTokenIndex }]);
+    const pieces = new PieceDecoder(this.model);
+    let finishReason: "stop" | "length" = "length";
+    try {
+      if (limit <= 0) {
+        await sequence.evaluateWithoutGeneratingNewTokens(input.slice(reuse));
+      } else {
+        // Greedy: the generated models' answers are exact only under greedy decoding.
+        for await (const token of sequence.evaluate(input.slice(reuse), {
+          temperature: 0,
+          yieldEogToken: true,
+        })) {
+          if (this.model.isEogToken(token)) {
+            finishReason = "stop";
+            break;
           }
+          const piece = pieces.push(token);
+          const more = piece === undefined || (await hooks.onPiece?.(piece, promptTokens)) !== false;
+          // The client is gone (or cancelled): stop decoding, as LM Studio does.
+          if (!more) {
+            finishReason = "stop";
+            break;
+          }
+          if (pieces.tokens.length >= limit) break;
         }
-        const tail = pieces.flush();
-        if (tail !== undefined) await hooks.onPiece?.(tail, promptTokens);
-      } finally {
-        await sequence.dispose();
       }
-      return {
-        kind: "text",
-        promptTokens,
-        completionTokens: pieces.tokens.length,
-        content: pieces.text,
-        finishReason,
-        pieces: pieces.pieces,
-      };
-    });
+      const tail = pieces.flush();
+      if (tail !== undefined) await hooks.onPiece?.(tail, promptTokens);
+    } catch (error) {
+      // A failed prediction leaves its slot empty, as llama.cpp clears a failed slot's prompt.
+      await sequence.clearHistory();
+      throw error;
+    }
+    return {
+      kind: "text",
+      promptTokens,
+      completionTokens: pieces.tokens.length,
+      content: pieces.text,
+      finishReason,
+      pieces: pieces.pieces,
+    };
   }
 
   async embed(text: string): Promise<number[]> {
@@ -185,6 +242,7 @@ class LlamaEngine implements ModelEngine {
   }
 
   async dispose(): Promise<void> {
+    await Promise.allSettled(this.running);
     await this.exclusive(async () => {
       await this.context?.dispose();
       await this.embedding?.dispose();
@@ -236,7 +294,7 @@ export function createLlamaBackend(options: LlamaBackendOptions): InferenceBacke
   };
 
   return {
-    async open(model, contextLength) {
+    async open(model, contextLength, kvCache) {
       if (model.gguf === undefined) throw new Error(`Model "${model.key}" has no GGUF file`);
       await getEngine();
       engineErrors.length = 0;
@@ -257,9 +315,10 @@ export function createLlamaBackend(options: LlamaBackendOptions): InferenceBacke
         const context = await loaded.createContext({
           contextSize: contextLength,
           threads: options.threads,
-          sequences: 1,
+          // Per-slot caches: one real sequence (of contextSize cells) per slot; unified: one pool.
+          sequences: kvCache.unified === true ? 1 : kvCache.parallel,
         });
-        return new LlamaEngine(loaded, context, undefined);
+        return new LlamaEngine(loaded, context, undefined, kvCache.unified === true);
       } catch (error) {
         return failure(model, error);
       }

@@ -41,6 +41,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     const plan = state.planLoad(preload.key, {
       ...(preload.identifier !== undefined ? { identifier: preload.identifier } : {}),
       ...(preload.contextLength !== undefined ? { contextLength: preload.contextLength } : {}),
+      ...(preload.parallel !== undefined ? { parallel: preload.parallel } : {}),
+      ...(preload.unifiedKvCache !== undefined ? { unifiedKvCache: preload.unifiedKvCache } : {}),
     });
     const loaded = isLoadFailure(plan) ? plan : await state.commitLoad(plan);
     if (isLoadFailure(loaded)) {
@@ -96,6 +98,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     clearFaults: () => faults.clear(),
     loaded: () => state.views(),
     advanceClock: (ms) => state.views(state.advanceClock(ms)),
+    kvCache: (identifier) => {
+      const kv = state.findInstance(identifier)?.kv;
+      return kv && { parallel: kv.settings.parallel, unifiedKvCache: kv.settings.unified, ...kv.stats };
+    },
     close: async () => {
       clearInterval(ttlSweep);
       for (const client of wss.clients) client.terminate();

@@ -1,7 +1,9 @@
 import type { InferenceBackend, ModelEngine } from "./backend.js";
 import { type CatalogModel, DEFAULT_MODELS, resolveModelSpec } from "./catalog.js";
+import { InstanceKvPool, type KvCacheSettings, resolveKvCacheSettings } from "./kv-pool.js";
 import { type LlmLoadSettings, resolveLoadSettings } from "./load-config.js";
 import { guardrailRefusal } from "./messages.js";
+import type { PredictionTiming } from "./pooled-generation.js";
 import type { LMStudioVersionDialect, LoadedInstanceView, SimulatorOptions } from "./types.js";
 
 export interface LoadedInstance {
@@ -18,6 +20,8 @@ export interface LoadedInstance {
   loadSettings: LlmLoadSettings;
   /** Tokenizer, generation and embeddings of this instance. */
   engine: ModelEngine;
+  /** Prediction slots and KV cache (LLMs; embedding models get one slot that never fills). */
+  kv: InstanceKvPool;
 }
 
 export interface ResolvedOptions {
@@ -33,6 +37,7 @@ export interface ResolvedOptions {
   authTimeoutMs: number;
   /** "namespace/endpoint" names this server lacks (an older LM Studio). */
   sdkEndpointsMissing: ReadonlySet<string>;
+  timing: PredictionTiming;
 }
 
 export type LoadFailure =
@@ -49,6 +54,7 @@ export interface LoadPlan {
   ttlMs: number | null;
   jit: boolean;
   loadSettings: LlmLoadSettings;
+  kvCache: KvCacheSettings;
 }
 
 /** Bytes of KV cache per context token: a round figure so estimates look like a 7B model's. */
@@ -87,6 +93,10 @@ export class SimulatorState {
       separateReasoningContent: options.separateReasoningContent ?? false,
       authTimeoutMs: options.authTimeoutMs ?? 10_000,
       sdkEndpointsMissing: new Set(options.sdkEndpointsMissing ?? []),
+      timing: {
+        prefillMsPer1kTokens: options.prefillMsPer1kTokens ?? 0,
+        decodeMsPerToken: options.decodeMsPerToken ?? 0,
+      },
     };
   }
 
@@ -148,6 +158,8 @@ export class SimulatorState {
       ttlMs?: number;
       jit?: boolean;
       settings?: LlmLoadSettings;
+      parallel?: number;
+      unifiedKvCache?: boolean;
     } = {},
   ): LoadPlan | LoadFailure {
     const model = this.catalog.get(key);
@@ -184,6 +196,10 @@ export class SimulatorState {
       ttlMs: opts.ttlMs ?? (jit ? JIT_TTL_MS : null),
       jit,
       loadSettings: resolveLoadSettings(model, opts.settings),
+      kvCache: resolveKvCacheSettings(model.format, this.options.dialect === "0.3.x", {
+        ...(opts.parallel !== undefined ? { parallel: opts.parallel } : {}),
+        ...(opts.unifiedKvCache !== undefined ? { unified: opts.unifiedKvCache } : {}),
+      }),
     };
   }
 
@@ -195,7 +211,7 @@ export class SimulatorState {
     // Unloaded models free their memory before the next load allocates (as in LM Studio), so a load
     // never fails only because an unload is still in flight.
     await Promise.all(this.releasing);
-    const engine = await this.backendFor(plan.model).open(plan.model, plan.contextLength);
+    const engine = await this.backendFor(plan.model).open(plan.model, plan.contextLength, plan.kvCache);
     if ("code" in engine) return engine;
     const identifier = this.findInstance(plan.identifier)
       ? this.freeIdentifier(plan.identifier)
@@ -212,6 +228,7 @@ export class SimulatorState {
       loadedAt: this.now(),
       loadSettings: plan.loadSettings,
       engine,
+      kv: new InstanceKvPool(plan.contextLength, plan.kvCache),
     };
     this.instances.push(instance);
     return instance;

@@ -82,7 +82,14 @@ export interface SimulatorOptions {
   jitContextLength?: number;
   /** When set, HTTP needs "Authorization: Bearer <token>" and the SDK handshake must match. */
   apiToken?: string;
-  preload?: Array<{ key: string; identifier?: string; contextLength?: number }>;
+  /** `parallel` and `unifiedKvCache` are the load config's `numParallelSessions` / `useUnifiedKvCache`. */
+  preload?: Array<{
+    key: string;
+    identifier?: string;
+    contextLength?: number;
+    parallel?: number;
+    unifiedKvCache?: boolean;
+  }>;
   /** Multiplies simulated load times (default 1; tests use 0). */
   loadTimeScale?: number;
   /**
@@ -104,6 +111,13 @@ export interface SimulatorOptions {
    * like an LM Studio older than the SDK: calls to them get a `communicationWarning` and no reply.
    */
   sdkEndpointsMissing?: string[];
+  /**
+   * Simulated prompt-processing time per 1000 prompt tokens actually processed (default 0). With this
+   * and `decodeMsPerToken`, concurrent predictions overlap and share the KV cache as on a real server.
+   */
+  prefillMsPer1kTokens?: number;
+  /** Simulated time per generated token of the scripted engine (default 0: answers are instant). */
+  decodeMsPerToken?: number;
   /** CPU threads per llama.cpp context (default 1; node-llama-cpp's own default oversubscribes small machines). */
   llamaThreads?: number;
 }
@@ -122,6 +136,20 @@ export interface LoadedInstanceView {
   jit: boolean;
 }
 
+/** One instance's prediction slots and KV cache, as the simulator runs them. */
+export interface KvCacheView {
+  /** Prediction slots (`numParallelSessions`). */
+  parallel: number;
+  /** `useUnifiedKvCache`; undefined for MLX models. */
+  unifiedKvCache: boolean | undefined;
+  /** Prompt tokens of every prediction started on this instance. */
+  promptTokens: number;
+  /** Of those, the ones processed (the rest were a slot's cached prefix). */
+  processedPromptTokens: number;
+  /** Predictions failed with "Context size has been exceeded." */
+  exhaustedPredictions: number;
+}
+
 export interface RunningSimulator {
   /** http://HOST:PORT/v1 */
   baseUrl: string;
@@ -137,5 +165,7 @@ export interface RunningSimulator {
    * TTL expired; returns those. Without it, TTLs expire in real time.
    */
   advanceClock(ms: number): LoadedInstanceView[];
+  /** Slots, cache mode and token counts of a loaded instance (undefined when not loaded). */
+  kvCache(identifier: string): KvCacheView | undefined;
   close(): Promise<void>;
 }

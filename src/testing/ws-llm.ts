@@ -3,6 +3,7 @@ import { contentFragments, streamPieces } from "./completion-payloads.js";
 import type { GenerationResult } from "./generation.js";
 import { isRecord } from "./http-util.js";
 import { flattenKvStack, readKvStack } from "./kv-config.js";
+import { generateInSlot } from "./pooled-generation.js";
 import { sdkHistoryToTurns, sdkToolsToDefinitions } from "./sdk-history.js";
 import type { LoadedInstance } from "./state.js";
 import { countSimulatorTokens, simulatorTokenPieces } from "./tokenizer.js";
@@ -92,7 +93,8 @@ async function runPrediction(
   let firstPieceAt: number | undefined;
   let streamed = false;
   let completed = true;
-  const result = await instance.engine.generate(
+  const result = await generateInSlot(
+    instance,
     {
       model: instance.model,
       contextLength: instance.contextLength,
@@ -103,6 +105,7 @@ async function runPrediction(
       ...(settings.maxTokens !== undefined ? { maxTokens: settings.maxTokens } : {}),
       ...(rawPrompt !== undefined ? { rawPrompt } : {}),
     },
+    session.state.options.timing,
     {
       onPiece: async (piece, tokens) => {
         announce(tokens);
@@ -113,7 +116,8 @@ async function runPrediction(
       },
     },
   );
-  if (result.kind === "overflow" || result.kind === "crash") return channel.error({ title: result.message });
+  if (result.kind === "overflow" || result.kind === "crash" || result.kind === "exhausted")
+    return channel.error({ title: result.message });
   announce(result.promptTokens);
   const elapsedSec = (performance.now() - started) / 1000;
   const timing = streamed

@@ -1,6 +1,7 @@
 import type { CatalogModel } from "./catalog.js";
 import { isRecord } from "./http-util.js";
 import { positiveInt, readKvStack } from "./kv-config.js";
+import { kvCacheFields, kvCacheRequest, PARALLEL_KEY, processingState } from "./kv-load-config.js";
 import { loadSettingsFromKvStack, loadSettingsKvFields } from "./load-config.js";
 import { isLoadFailure, type LoadedInstance, type LoadFailure, sleep } from "./state.js";
 import { instanceInfo, modelInfo } from "./ws-info.js";
@@ -116,12 +117,13 @@ export function resolveSpecifier(
 
 export function loadConfigOf(instance: LoadedInstance): { fields: Array<{ key: string; value: unknown }> } {
   const domain = instance.model.type;
-  return {
-    fields: [
-      { key: `${domain}.load.contextLength`, value: instance.contextLength },
-      ...loadSettingsKvFields(instance.loadSettings),
-    ],
-  };
+  // `parallel` is read back from the slots the instance really runs (kv-pool), with the cache mode.
+  const fields: Array<{ key: string; value: unknown }> = [
+    { key: `${domain}.load.contextLength`, value: instance.contextLength },
+    ...loadSettingsKvFields(instance.loadSettings).filter((field) => field.key !== PARALLEL_KEY),
+  ];
+  if (domain === "llm") fields.push(...kvCacheFields(instance.kv.settings));
+  return { fields };
 }
 
 /** Sends load progress over the simulated load time; false when cancelled (or the socket was dropped). */
@@ -160,6 +162,7 @@ export function modelEndpoints(domain: Domain): NamespaceEndpoints {
         const plan = session.state.planLoad(modelKey, {
           ...(typeof p.identifier === "string" ? { identifier: p.identifier } : {}),
           ...(contextLength !== undefined ? { contextLength } : {}),
+          ...kvCacheRequest(domain, p.loadConfigStack),
           ...(positiveInt(p.ttlMs) !== undefined ? { ttlMs: positiveInt(p.ttlMs)! } : {}),
           settings: loadSettingsFromKvStack(p.loadConfigStack),
         });
@@ -199,6 +202,7 @@ export function modelEndpoints(domain: Domain): NamespaceEndpoints {
         const plan = session.state.planLoad(identifier, {
           jit: true,
           ...(contextLength !== undefined ? { contextLength } : {}),
+          ...kvCacheRequest(domain, p.loadConfigStack),
           ...(positiveInt(p.loadTtlMs) !== undefined ? { ttlMs: positiveInt(p.loadTtlMs)! } : {}),
           settings: loadSettingsFromKvStack(p.loadConfigStack),
         });
@@ -243,8 +247,8 @@ export function modelEndpoints(domain: Domain): NamespaceEndpoints {
       },
       getInstanceProcessingState: (session, parameter) => {
         const p = param(parameter);
-        resolveSpecifier(session, domain, p.specifier, p.throwIfNotFound === true);
-        return { status: "idle", queued: 0 };
+        const instance = resolveSpecifier(session, domain, p.specifier, p.throwIfNotFound === true);
+        return processingState(instance);
       },
       estimateModelUsage: (session, parameter) => {
         const p = param(parameter);

@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { ContextOverflowError } from "@langchain/core/errors";
 import { HumanMessage, SystemMessage } from "@langchain/core/messages";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { ContextRegistry } from "../../src/context-guard/index.js";
+import { freshEntry } from "../../src/context-guard/registry-schema.js";
 import { ChatLMStudio, LMStudioUnreachableError } from "../../src/index.js";
 import { type RunningSimulator, startSimulator } from "../../src/testing/index.js";
 
@@ -15,6 +17,14 @@ beforeAll(async () => {
   registryDir = mkdtempSync(join(tmpdir(), "chat-guard-"));
   // Keep the guard's registry out of the user's LM Studio home.
   vi.stubEnv("LMSTUDIO_GUARD_REGISTRY", join(registryDir, "registry.json"));
+  // The guard refuses untested models by default: "tiny-chat" was tested at its full 2048.
+  const identity = { modelKey: "tiny-chat", format: "gguf", lmStudioVersion: "0.4.21", loadSettings: "{}" };
+  await new ContextRegistry(join(registryDir, "registry.json")).updateEntry(identity, () => ({
+    ...freshEntry(identity, { declaredMax: 2048 }),
+    status: "tested",
+    testedMax: 2048,
+    usablePromptTokens: 2000,
+  }));
   // A small model, so the history below overflows whatever context the guard loads it with.
   sim = await startSimulator({
     port: 0,

@@ -2,8 +2,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AIMessage, type BaseMessage, HumanMessage, SystemMessage } from "@langchain/core/messages";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { ContextRegistry, createContextGuard } from "../../src/context-guard/index.js";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import {
+  ContextGuardUntestedModelError,
+  ContextRegistry,
+  createContextGuard,
+} from "../../src/context-guard/index.js";
 import { entryKey, freshEntry } from "../../src/context-guard/registry-schema.js";
 import { LMStudioContextOverflowError } from "../../src/lmstudio/errors.js";
 import { type RunningSimulator, startSimulator } from "../../src/testing/index.js";
@@ -147,11 +151,65 @@ describe("ContextGuard.clampChat against the simulator", () => {
     await guard.close();
   });
 
-  it("uses the declared maximum for an untested model, with a warning", async () => {
+  it("refuses an untested model by default, naming the command that measures it", async () => {
+    const guard = createContextGuard({ baseUrl: sim.baseUrl, registryPath });
+    const error = await guard
+      .clampChat({ model: "untested-model", messages: [new HumanMessage("hi")], overflow: "error" })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ContextGuardUntestedModelError);
+    expect(error).toMatchObject({ model: "untested-model", declaredMax: 16384, lmStudioVersion: "0.4.21" });
+    expect((error as Error).message).toContain("npx langchain-lmstudio test untested-model");
+    // limitsFor stays a query: it reports the declared limits without refusing.
+    expect((await guard.limitsFor("untested-model")).source).toBe("declared");
+    await guard.close();
+  });
+
+  it('"declared" warns through console.warn when no onWarning is given (never silently)', async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    try {
+      const guard = createContextGuard({ baseUrl: sim.baseUrl, registryPath, untested: "declared" });
+      const result = await guard.clampChat({
+        model: "untested-model",
+        messages: [new HumanMessage("hi")],
+        overflow: "error",
+      });
+      expect(result.contextLength).toBe(16384);
+      expect(warn.mock.calls.map((c) => String(c[0])).join("\n")).toMatch(
+        /"untested-model" has no tested context/,
+      );
+      await guard.close();
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  it('"measure" reports its progress through onWarning while it measures on first use', async () => {
     const warnings: string[] = [];
     const guard = createContextGuard({
       baseUrl: sim.baseUrl,
       registryPath,
+      untested: "measure",
+      onWarning: (m) => warnings.push(m),
+    });
+    const result = await guard.clampChat({
+      model: "autofit-model",
+      messages: [new HumanMessage("hi")],
+      overflow: "error",
+    });
+    expect(result.contextLength).toBe(6144);
+    expect(warnings[0]).toMatch(/"autofit-model" has no tested context .*measuring it now/);
+    expect(
+      warnings.filter((w) => /probe \d+\/\d+ at \d+ tokens: (passed|failed)/.test(w)).length,
+    ).toBeGreaterThan(0);
+    await guard.close();
+  });
+
+  it('uses the declared maximum for an untested model under "declared", with a warning', async () => {
+    const warnings: string[] = [];
+    const guard = createContextGuard({
+      baseUrl: sim.baseUrl,
+      registryPath,
+      untested: "declared",
       onWarning: (m) => warnings.push(m),
     });
     const result = await guard.clampChat({

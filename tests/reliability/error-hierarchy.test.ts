@@ -36,6 +36,17 @@ const samples: Record<string, () => Error> = {
   MissingOptionalDependencyError: () => new library.MissingOptionalDependencyError("sharp", "Resizing"),
   ModelHostError: () => new library.ModelHostError("disconnect", "gone"),
   ModelBusyError: () => new library.ModelBusyError("busy"),
+  LMStudioKvCacheExhaustedError: () =>
+    new library.LMStudioKvCacheExhaustedError("m", "Context size has been exceeded."),
+  ContextGuardAdmissionTimeoutError: () =>
+    new library.ContextGuardAdmissionTimeoutError(
+      "m",
+      10,
+      5,
+      { contextLength: 8, parallel: 4, unified: true },
+      { requests: 1, tokens: 4 },
+    ),
+  ContextGuardUntestedModelError: () => new library.ContextGuardUntestedModelError("m", "0.4.0", 4096),
   InvalidEnvironmentError: () => new library.InvalidEnvironmentError([{ variable: "X", problem: "bad" }]),
 };
 

@@ -470,7 +470,13 @@ const CASES: Record<CaseName, Record<Operation, CellSpec>> = {
     invoke: {
       arrange: (sim) => sim.injectFault({ kind: "ws-drop-mid-load" }),
       run: async ({ baseUrl, sim, registryPath }) => {
-        const guard = createContextGuard({ baseUrl, registryPath });
+        // The model is untested here: use its declared maximum (the guard refuses untested models by default).
+        const guard = createContextGuard({
+          baseUrl,
+          registryPath,
+          untested: "declared",
+          onWarning: () => {},
+        });
         try {
           return {
             settled: await settleWithin(

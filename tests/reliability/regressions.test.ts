@@ -57,7 +57,12 @@ describe("a guarded request whose model load loses the SDK socket", () => {
     sim = await startSimulator({ port: 0, loadTimeScale: 0 });
     sim.injectFault({ kind: "ws-drop-mid-load" });
     const dir = await mkdtemp(join(tmpdir(), "reliability-drop-"));
-    const guard = createContextGuard({ baseUrl: sim.baseUrl, registryPath: join(dir, "registry.json") });
+    const guard = createContextGuard({
+      baseUrl: sim.baseUrl,
+      registryPath: join(dir, "registry.json"),
+      untested: "declared",
+      onWarning: () => {},
+    });
     try {
       const model = new ChatLMStudio({
         baseUrl: sim.baseUrl,

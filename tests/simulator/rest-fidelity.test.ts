@@ -165,10 +165,11 @@ describe("item 6: load config fields", () => {
     expect((await c.next((f) => f.callId === 0)).result.fields).toEqual([
       { key: "llm.load.contextLength", value: 16384 },
       { key: "llm.load.llama.evalBatchSize", value: 1024 },
-      { key: "llm.load.numParallelSessions", value: 4 },
       { key: "llm.load.llama.flashAttention", value: true },
       { key: "llm.load.offloadKVCacheToGpu", value: false },
       { key: "llm.load.numExperts", value: 4 },
+      { key: "llm.load.numParallelSessions", value: 4 },
+      { key: "llm.load.useUnifiedKvCache", value: true },
     ]);
     c.socket.close();
   });
