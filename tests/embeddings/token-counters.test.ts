@@ -3,8 +3,8 @@ import {
   type EmbeddingContextGuard,
   type EmbeddingModelTokenizer,
   guardTokenCounter,
-  TokenizerEmbeddingTokenCounter,
   TokenCountCache,
+  TokenizerEmbeddingTokenCounter,
 } from "../../src/embeddings/index.js";
 
 function fakeHandle(contextLength: number) {
