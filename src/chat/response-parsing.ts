@@ -47,13 +47,14 @@ function withReasoningContent<T extends object>(fields: T): T {
  * A non-streaming answer in the shape ChatOpenAICompletions converts: a choice's message is the
  * assistant's whatever `role` says (or omits; converted by role, a missing one would come back as a
  * generic ChatMessage), gpt-oss's `reasoning` is read as `reasoning_content`, and a choice without a
- * message is no answer. A body that is not an object (empty or primitive 200) passes unchanged.
+ * message (or a `choices` that is not a list) is no answer. A body that is not an object (empty or
+ * primitive 200) passes unchanged: the parent finds no choices in it either.
  */
 export function toOpenAICompletion(
   raw: OpenAIClient.Chat.Completions.ChatCompletion,
 ): OpenAIClient.Chat.Completions.ChatCompletion {
-  if (typeof raw !== "object" || raw === null || !Array.isArray(raw.choices)) return raw;
-  const choices = raw.choices
+  if (typeof raw !== "object" || raw === null) return raw;
+  const choices = (Array.isArray(raw.choices) ? raw.choices : [])
     .filter((choice) => typeof choice?.message === "object" && choice.message !== null)
     .map((choice) => ({
       ...choice,

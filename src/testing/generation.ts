@@ -80,6 +80,16 @@ function chooseTool(tools: readonly ToolDefinition[], userText: string): ToolDef
   );
 }
 
+/** The tools the user names, in the order named: naming several asks for parallel calls. */
+function namedTools(tools: readonly ToolDefinition[], userText: string): ToolDefinition[] {
+  const lower = userText.toLowerCase();
+  return tools
+    .map((tool) => ({ tool, at: lower.indexOf(tool.name.toLowerCase()) }))
+    .filter(({ at }) => at >= 0)
+    .sort((left, right) => left.at - right.at)
+    .map(({ tool }) => tool);
+}
+
 function answerText(req: GenerationRequest, prompt: string, promptTokens: number): string {
   const userText = lastUserText(req);
   const lastTurn = req.turns[req.turns.length - 1];
@@ -108,16 +118,18 @@ export function generate(req: GenerationRequest): GenerationResult {
     req.rawPrompt === undefined &&
     lastTurn?.role === "user"
   ) {
-    const tool = chooseTool(tools, lastTurn.text);
-    const args = JSON.stringify(fillJsonSchema(tool.parameters ?? { type: "object" }, lastTurn.text));
-    const id = String(100_000_000 + (fnv1a(`${prompt}\u0000${tool.name}`) % 900_000_000));
-    const completionTokens = countSimulatorTokens(args) + countSimulatorTokens(tool.name) + 4;
-    return {
-      kind: "tool_calls",
-      promptTokens,
-      completionTokens,
-      calls: [{ id, name: tool.name, arguments: args }],
-    };
+    const named = namedTools(tools, lastTurn.text);
+    const chosen = named.length > 1 ? named : [chooseTool(tools, lastTurn.text)];
+    const calls = chosen.map((tool) => ({
+      id: String(100_000_000 + (fnv1a(`${prompt}\u0000${tool.name}`) % 900_000_000)),
+      name: tool.name,
+      arguments: JSON.stringify(fillJsonSchema(tool.parameters ?? { type: "object" }, lastTurn.text)),
+    }));
+    const completionTokens = calls.reduce(
+      (sum, call) => sum + countSimulatorTokens(call.arguments) + countSimulatorTokens(call.name) + 4,
+      0,
+    );
+    return { kind: "tool_calls", promptTokens, completionTokens, calls };
   }
 
   const answer = answerText(req, prompt, promptTokens);

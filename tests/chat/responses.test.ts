@@ -248,6 +248,13 @@ describe("stream responses", () => {
     expect(message.response_metadata.model).toBe("qwen2.5-7b-instruct");
   });
 
+  it("a 200 body whose choices are missing, not a list, or without a message is an empty response", async () => {
+    for (const body of [{}, { choices: 5 }, { choices: [{ index: 0, finish_reason: "stop" }] }]) {
+      answerJson(body);
+      await expect(model().invoke("x")).rejects.toBeInstanceOf(LMStudioEmptyResponseError);
+    }
+  });
+
   it("a silent empty 200 stream is an LMStudioEmptyResponseError, not an empty answer", async () => {
     answerStream([]);
     await expect(streamAll(model(), "x")).rejects.toBeInstanceOf(LMStudioEmptyResponseError);
