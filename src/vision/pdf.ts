@@ -67,6 +67,14 @@ async function openPdf(input: PdfInput, options: PdfReadOptions): Promise<PDFDoc
   }
 }
 
+/**
+ * Frees pdf.js's worker-side document. Through the loading task: newer pdf.js builds (unpdf 1.8) dropped
+ * `PDFDocumentProxy.destroy()`, which the optional peer range `unpdf >=1.0.0` lets users install.
+ */
+function closePdf(document: PDFDocumentProxy): Promise<void> {
+  return document.loadingTask.destroy();
+}
+
 function checkedPages(document: PDFDocumentProxy, pages: number[] | undefined): number[] {
   const all = Array.from({ length: document.numPages }, (_, i) => i + 1);
   if (!pages) return all;
@@ -89,7 +97,7 @@ export async function pdfText(pdf: PdfInput, options: PdfReadOptions = {}): Prom
     const { text } = await extractText(document, { mergePages: false });
     return text.map((pageText, i) => ({ page: i + 1, text: pageText }));
   } finally {
-    await document.destroy();
+    await closePdf(document);
   }
 }
 
@@ -138,6 +146,6 @@ export async function pdfToImages(
     }
     return images;
   } finally {
-    await document.destroy();
+    await closePdf(document);
   }
 }
