@@ -8,6 +8,7 @@
 export { ChatLMStudio } from "./chat/chat-model.js";
 export type { StructuredOutputMethod } from "./chat/structured-output.js";
 export type { ChatLMStudioCallOptions, ChatLMStudioFields, LMStudioSamplingOptions } from "./chat/types.js";
+export { ContextGuardAdmissionTimeoutError } from "./context-guard/admission.js";
 export { type HostFailureKind, ModelHostError } from "./context-guard/host.js";
 export type {
   ChatClampRequest,
@@ -15,6 +16,7 @@ export type {
   ContextGuardLike,
   OverflowPolicy,
 } from "./context-guard/types.js";
+export { ContextGuardUntestedModelError, type UntestedModelPolicy } from "./context-guard/untested.js";
 export { LMStudioEmbeddings, type LMStudioEmbeddingsParams } from "./embeddings/embeddings.js";
 export {
   LMStudioEmbeddingDimensionError,

@@ -29,7 +29,7 @@ export {
   type RespondResult,
 } from "./host.js";
 export { ModelBusyError, RegistryJournal, type SearchJournal } from "./journal.js";
-export { SdkModelHost, type SdkModelHostOptions } from "./model-host.js";
+export { type SdkLogger, SdkModelHost, type SdkModelHostOptions } from "./model-host.js";
 export { ContextRegistry, type RegistryHealth, type RegistryOptions } from "./registry.js";
 export { defaultRegistryPath, resolveRegistryPath } from "./registry-path.js";
 export type {

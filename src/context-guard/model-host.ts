@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import type { LMStudioClient, LoggerInterface, ModelInfo } from "@lmstudio/sdk";
+import type { LMStudioClient, ModelInfo } from "@lmstudio/sdk";
 import { classifyLMStudioFailure } from "../lmstudio/error-mapping.js";
 import { LMStudioTimeoutError } from "../lmstudio/errors.js";
 import { sdkWebSocketUrl } from "../lmstudio/urls.js";
@@ -29,20 +29,31 @@ import { DEFAULT_SDK_DEADLINES, disposeSdkClient, type SdkDeadlines, withDeadlin
  * keeps working with instances loaded before it.
  */
 
+/**
+ * The SDK's `LoggerInterface`, declared here so the published types do not need `@lmstudio/sdk`
+ * installed (it is an optional dependency).
+ */
+export interface SdkLogger {
+  info(...messages: unknown[]): void;
+  warn(...messages: unknown[]): void;
+  error(...messages: unknown[]): void;
+  debug(...messages: unknown[]): void;
+}
+
 export interface SdkModelHostOptions {
   /** The OpenAI-compatible base URL (…/v1); the SDK's ws:// URL is derived from it. */
   baseUrl: string;
   /** LM Studio API token; passed to the SDK only in its `sk-lm-…:…` form, which is all it accepts. */
   apiKey?: string;
   /** Where SDK log lines go; silent by default because failures reach the caller as errors. */
-  logger?: LoggerInterface;
+  logger?: SdkLogger;
   /** Deadlines for SDK calls (the SDK has none): every call settles, a missed one as a "timeout". */
   deadlines?: SdkDeadlines;
 }
 
 const SDK_TOKEN = /^sk-lm-[a-zA-Z0-9]{8}:[a-zA-Z0-9]{20}$/;
 
-const silentLogger: LoggerInterface = {
+const silentLogger: SdkLogger = {
   info: () => undefined,
   warn: () => undefined,
   error: () => undefined,

@@ -74,6 +74,14 @@ async function openPdf(input: PdfInput, options: PdfReadOptions): Promise<PDFDoc
   }
 }
 
+/**
+ * Frees pdf.js's worker-side document. Through the loading task: newer pdf.js builds (unpdf 1.8) dropped
+ * `PDFDocumentProxy.destroy()`, which the optional peer range `unpdf >=1.0.0` lets users install.
+ */
+function closePdf(document: PDFDocumentProxy): Promise<void> {
+  return document.loadingTask.destroy();
+}
+
 /** Throws a typed error naming the valid range unless every page number exists in the PDF. */
 export function checkPageNumbers(pages: readonly number[], pageCount: number): void {
   for (const page of pages) {
@@ -113,7 +121,7 @@ export async function pdfText(pdf: PdfInput, options: PdfReadOptions = {}): Prom
     const { text } = await extractText(document, { mergePages: false });
     return text.map((pageText, i) => ({ page: i + 1, text: pageText }));
   } finally {
-    await document.destroy();
+    await closePdf(document);
   }
 }
 
@@ -162,6 +170,6 @@ export async function pdfToImages(
     }
     return images;
   } finally {
-    await document.destroy();
+    await closePdf(document);
   }
 }

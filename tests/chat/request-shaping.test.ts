@@ -2,7 +2,7 @@ import { tool } from "@langchain/core/tools";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { z as z3 } from "zod/v3";
 import { z } from "zod/v4";
-import { ChatLMStudio, type ChatLMStudioFields } from "../../src/chat/index.js";
+import { ChatLMStudio, type ChatLMStudioFields } from "../../src/index.js";
 import {
   answerJson,
   answerStream,

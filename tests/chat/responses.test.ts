@@ -2,7 +2,7 @@ import { ContextOverflowError } from "@langchain/core/errors";
 import { AIMessageChunk } from "@langchain/core/messages";
 import { concat } from "@langchain/core/utils/stream";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { ChatLMStudio, type ChatLMStudioFields } from "../../src/chat/index.js";
+import { ChatLMStudio, type ChatLMStudioFields } from "../../src/index.js";
 import {
   LMStudioContextOverflowError,
   LMStudioEmptyResponseError,

@@ -7,12 +7,10 @@ import {
   type LMStudioEmbeddingsParams,
   LMStudioInputTooLongError,
   LMStudioMalformedEmbeddingError,
-} from "../../src/embeddings/index.js";
-import {
   LMStudioNotEmbeddingModelError,
   LMStudioRequestError,
   LMStudioUnreachableError,
-} from "../../src/lmstudio/index.js";
+} from "../../src/index.js";
 import { closedPort } from "./closed-port.js";
 import { wordTokenCounter } from "./word-token-counter.js";
 

@@ -1,4 +1,4 @@
-import type { EmbeddingTokenCounter } from "../../src/embeddings/index.js";
+import type { EmbeddingTokenCounter } from "../../src/index.js";
 
 /** A stand-in tokenizer for unit tests: one token per whitespace-separated word. */
 export function wordTokenCounter(contextLength: number, identifier?: string) {

@@ -12,6 +12,8 @@ const run = promisify(execFile);
 const SURFACE: Record<string, string[]> = {
   "langchain-lmstudio": [
     "ChatLMStudio",
+    "ContextGuardAdmissionTimeoutError",
+    "ContextGuardUntestedModelError",
     "InvalidEnvironmentError",
     "LMStudioContextOverflowError",
     "LMStudioEmbeddingDimensionError",
@@ -19,11 +21,14 @@ const SURFACE: Record<string, string[]> = {
     "LMStudioEmptyResponseError",
     "LMStudioImageInputError",
     "LMStudioInputTooLongError",
+    "LMStudioKvCacheExhaustedError",
     "LMStudioMalformedEmbeddingError",
     "LMStudioModelNotFoundError",
     "LMStudioNoModelLoadedError",
+    "LMStudioNoModelSelectedError",
     "LMStudioNotEmbeddingModelError",
     "LMStudioRequestError",
+    "LMStudioTimeoutError",
     "LMStudioUnreachableError",
     "LMStudioVisionNotSupportedError",
     "MissingOptionalDependencyError",
@@ -46,6 +51,9 @@ const SURFACE: Record<string, string[]> = {
   ],
   "langchain-lmstudio/context-guard": [
     "ContextGuard",
+    "ContextGuardAdmissionTimeoutError",
+    "ContextGuardUntestedModelError",
+    "DEFAULT_SDK_DEADLINES",
     "ContextRegistry",
     "ModelBusyError",
     "ModelHostError",

@@ -5,7 +5,7 @@ import type { AIMessageChunk } from "@langchain/core/messages";
 import { concat } from "@langchain/core/utils/stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ContextRegistry, createContextGuard, ModelHostError } from "../../src/context-guard/index.js";
-import type { EmbeddingTokenCounter } from "../../src/embeddings/index.js";
+import type { EmbeddingTokenCounter } from "../../src/index.js";
 import {
   ChatLMStudio,
   type ChatLMStudioFields,

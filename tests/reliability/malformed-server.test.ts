@@ -1,7 +1,7 @@
 import { AIMessage, AIMessageChunk } from "@langchain/core/messages";
 import fc from "fast-check";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { EmbeddingTokenCounter } from "../../src/embeddings/index.js";
+import type { EmbeddingTokenCounter } from "../../src/index.js";
 import { ChatLMStudio, LMStudioEmbeddings } from "../../src/index.js";
 import { type RawServer, startRawServer } from "./raw-server.js";
 import { errorName, isTypedError, settleWithin } from "./support.js";
