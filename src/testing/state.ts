@@ -1,6 +1,7 @@
 import type { InferenceBackend, ModelEngine } from "./backend.js";
 import { type CatalogModel, DEFAULT_MODELS, resolveModelSpec } from "./catalog.js";
 import { guardrailRefusal } from "./messages.js";
+import { savedContextLength } from "./model-defaults.js";
 import type { LMStudioVersionDialect, LoadedInstanceView, SimulatorOptions } from "./types.js";
 
 export interface LoadedInstance {
@@ -24,6 +25,7 @@ export interface ResolvedOptions {
   apiToken: string | undefined;
   loadTimeScale: number;
   separateReasoningContent: boolean;
+  lmStudioHome: string | undefined;
 }
 
 export type LoadFailure =
@@ -73,6 +75,7 @@ export class SimulatorState {
       apiToken: options.apiToken,
       loadTimeScale: options.loadTimeScale ?? 1,
       separateReasoningContent: options.separateReasoningContent ?? false,
+      lmStudioHome: options.lmStudioHome,
     };
   }
 
@@ -93,10 +96,17 @@ export class SimulatorState {
     return { modelBytes: model.sizeBytes, contextBytes: contextLength * CONTEXT_BYTES_PER_TOKEN };
   }
 
-  /** The context a load gets: auto-fit wins, else the request, else the default (capped at the model's max). */
+  /**
+   * The context a load gets: auto-fit wins, else the request, else the model's saved per-model
+   * default, else the default (capped at the model's max).
+   */
   effectiveLoadContext(model: CatalogModel, requested: number | undefined): number {
     if (model.autoFitTo !== undefined) return model.autoFitTo;
-    return requested ?? Math.min(this.options.jitContextLength, model.maxContextLength);
+    return (
+      requested ??
+      savedContextLength(this.options.lmStudioHome, model) ??
+      Math.min(this.options.jitContextLength, model.maxContextLength)
+    );
   }
 
   private freeIdentifier(key: string): string {

@@ -83,6 +83,12 @@ export interface SimulatorOptions {
    * real tokenizer, real decoding and embeddings. Catalog, error dialects and faults are unchanged.
    */
   backend?: "scripted" | "llama.cpp";
+  /**
+   * An LM Studio home folder: loads that name no context (JIT, SDK loads without contextLength,
+   * /api/v1 loads without context_length) use the per-model default saved there under
+   * `.internal/user-concrete-model-default-config/<model path>.json`, as LM Studio does.
+   */
+  lmStudioHome?: string;
   /** CPU threads per llama.cpp context (default 1; node-llama-cpp's own default oversubscribes small machines). */
   llamaThreads?: number;
 }

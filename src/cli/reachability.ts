@@ -1,0 +1,44 @@
+import { connectFailureCode } from "../lmstudio/connection-errors.js";
+import { LMStudioUnreachableError } from "../lmstudio/errors.js";
+
+/**
+ * One HTTP request before any SDK call: a stopped server then gives every command the same
+ * actionable message at once, instead of whatever the WebSocket layer says (or never says).
+ * Any HTTP answer counts as reachable; authentication problems are reported by the command itself.
+ */
+export async function ensureReachable(
+  baseUrl: string,
+  options: { apiKey?: string; timeoutMs: number },
+): Promise<void> {
+  const url = `${baseUrl.replace(/\/+$/, "")}/models`;
+  try {
+    const response = await fetch(url, {
+      signal: AbortSignal.timeout(options.timeoutMs),
+      ...(options.apiKey ? { headers: { Authorization: `Bearer ${options.apiKey}` } } : {}),
+    });
+    await response.body?.cancel();
+  } catch (error) {
+    const timedOut = error instanceof Error && error.name === "TimeoutError";
+    const reason = timedOut
+      ? `no answer within ${Math.round(options.timeoutMs / 1000)} s`
+      : (connectFailureCode(error) ?? (error instanceof Error ? causeMessage(error) : String(error)));
+    throw new LMStudioUnreachableError(withoutCredentials(baseUrl), reason, { cause: error });
+  }
+}
+
+/** The URL as it may be printed: `user:pass@` removed. */
+export function withoutCredentials(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.username === "" && parsed.password === "") return url;
+    parsed.username = "";
+    parsed.password = "";
+    return parsed.toString().replace(/\/$/, "");
+  } catch {
+    return url;
+  }
+}
+
+function causeMessage(error: Error): string {
+  return error.cause instanceof Error ? error.cause.message : error.message;
+}
