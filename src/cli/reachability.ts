@@ -10,11 +10,18 @@ export async function ensureReachable(
   baseUrl: string,
   options: { apiKey?: string; timeoutMs: number },
 ): Promise<void> {
-  const url = `${baseUrl.replace(/\/+$/, "")}/models`;
+  // fetch refuses URLs with `user:pass@`; such credentials (for a proxy in front) go in a header.
+  const parsed = new URL(baseUrl);
+  const basic =
+    parsed.username !== "" || parsed.password !== ""
+      ? Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString("base64")
+      : undefined;
+  const url = `${withoutCredentials(baseUrl).replace(/\/+$/, "")}/models`;
+  const authorization = options.apiKey ? `Bearer ${options.apiKey}` : basic ? `Basic ${basic}` : undefined;
   try {
     const response = await fetch(url, {
       signal: AbortSignal.timeout(options.timeoutMs),
-      ...(options.apiKey ? { headers: { Authorization: `Bearer ${options.apiKey}` } } : {}),
+      ...(authorization ? { headers: { Authorization: authorization } } : {}),
     });
     await response.body?.cancel();
   } catch (error) {

@@ -74,7 +74,7 @@ export function registerDoctorCommand(program: Command, lifetime: Lifetime): voi
         () => undefined,
         (error: unknown) => error,
       );
-      const models = await httpStatus(`${baseUrl.replace(/\/+$/, "")}/models`);
+      const models = await httpStatus(`${shownUrl.replace(/\/+$/, "")}/models`);
       checks.push({ check: "http", ok: models === 200, detail: `GET ${shownUrl}/models → ${models}` });
       const origin = serverOrigin(baseUrl);
       const [v1, v0] = await Promise.all([
