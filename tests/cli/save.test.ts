@@ -153,9 +153,9 @@ describe("langchain-lmstudio save", () => {
     await writeFile(fileOf("chat-liar"), foreign);
     const run = await cli(["save", "--all", "--lmstudio-home", home]);
     expect(run.code).toBe(EXIT.failed);
-    expect(run.stderr).toContain(`error: ${fileOf("chat-small")} is not valid JSON (`);
+    expect(run.stderr).toContain(`error: ${fileOf("chat-small")} was left untouched: not valid JSON (`);
     expect(run.stderr).toContain(
-      `error: ${fileOf("chat-liar")} is "load.fields" is not a list of {"key", "value"} objects; it was left untouched.`,
+      `error: ${fileOf("chat-liar")} was left untouched: "load.fields" is not a list of {"key", "value"} objects. Fix or remove it`,
     );
     expect(run.stderr).toMatch(/error: 2 files left untouched/);
     expect(await readFile(fileOf("chat-small"), "utf8")).toBe(corrupt);

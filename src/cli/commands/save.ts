@@ -242,7 +242,7 @@ export function registerSaveCommand(program: Command, lifetime: Lifetime): void 
         if (outcome.action === "left untouched") {
           untouched += 1;
           printError(
-            `${plan.file} is ${outcome.problem}; it was left untouched. Fix or remove it, then save again.`,
+            `${plan.file} was left untouched: ${outcome.problem}. Fix or remove it, then save again.`,
           );
         }
       }
