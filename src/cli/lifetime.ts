@@ -34,10 +34,13 @@ export class Lifetime {
   private readonly cleanups = new Set<() => Promise<void>>();
   private graceTimer: NodeJS.Timeout | undefined;
 
+  private notify: (message: string) => void;
+
   constructor(
     private readonly graceMs = 8000,
-    private readonly notify: (message: string) => void = (message) => process.stderr.write(message),
+    notify: (message: string) => void = (message) => process.stderr.write(message),
   ) {
+    this.notify = notify;
     this.stopped = new Promise<never>((_, reject) => {
       this.rejectStopped = reject;
     });
@@ -50,12 +53,12 @@ export class Lifetime {
   /** What a signal handler calls. */
   stop(by: StopSignal): void {
     if (this.stopRequestedBy !== undefined) {
-      this.notify("\nforcing the stop\n");
+      this.notify("forcing the stop\n");
       this.force();
       return;
     }
     this.stopRequestedBy = by;
-    this.notify(`\nstopping (${by}); press Ctrl-C again to force\n`);
+    this.notify(`stopping (${by}) after the current step; press Ctrl-C again to stop at once\n`);
     this.controller.abort(new StopRequestedError(by));
     this.rejectStopped(new StopRequestedError(by));
     this.graceTimer = setTimeout(() => this.force(), this.graceMs);
@@ -65,6 +68,15 @@ export class Lifetime {
   private force(): void {
     clearTimeout(this.graceTimer);
     this.resolveForced();
+  }
+
+  /** Routes the stop messages elsewhere (e.g. above progress bars) until the returned function is called. */
+  notifyThrough(notify: (message: string) => void): () => void {
+    const previous = this.notify;
+    this.notify = notify;
+    return () => {
+      this.notify = previous;
+    };
   }
 
   /** Registers a cleanup for a forced stop (e.g. clearing this process's registry markers); returns its removal. */

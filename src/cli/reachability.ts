@@ -14,7 +14,9 @@ export async function ensureReachable(
   const parsed = new URL(baseUrl);
   const basic =
     parsed.username !== "" || parsed.password !== ""
-      ? Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString("base64")
+      ? Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString(
+          "base64",
+        )
       : undefined;
   const url = `${withoutCredentials(baseUrl).replace(/\/+$/, "")}/models`;
   const authorization = options.apiKey ? `Bearer ${options.apiKey}` : basic ? `Basic ${basic}` : undefined;

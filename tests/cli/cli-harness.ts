@@ -67,7 +67,11 @@ export const jsonLines = (text: string): Array<Record<string, unknown>> =>
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 /** Polls `check` until it returns a value (not undefined), failing after `ms`. */
-export async function waitFor<T>(check: () => T | undefined | Promise<T | undefined>, ms: number, what: string): Promise<T> {
+export async function waitFor<T>(
+  check: () => T | undefined | Promise<T | undefined>,
+  ms: number,
+  what: string,
+): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const value = await check();

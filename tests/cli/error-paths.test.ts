@@ -58,20 +58,27 @@ describe("a stopped server", () => {
     ["infer", ["infer", "hello", "-m", "some-model"]],
     ["save", ["save", "--all", "--lmstudio-home", tmpdir()]],
   ];
-  it.each(commands)("%s: the one 'Cannot reach LM Studio' message, exit 3, nothing on stdout", async (_name, args) => {
-    const run = await runCli(args, env());
-    expect(run.code).toBe(EXIT.unreachable);
-    expect(run.stdout).toBe("");
-    expect(run.stderr.trim()).toBe(
-      `error: Cannot reach LM Studio at ${deadUrl} (ECONNREFUSED). Start its server with \`lms server start\` ` +
-        "(or LM Studio › Developer › Start Server), or point LMSTUDIO_BASE_URL at the right host and port.",
-    );
-  }, 60_000);
+  it.each(commands)(
+    "%s: the one 'Cannot reach LM Studio' message, exit 3, nothing on stdout",
+    async (_name, args) => {
+      const run = await runCli(args, env());
+      expect(run.code).toBe(EXIT.unreachable);
+      expect(run.stdout).toBe("");
+      expect(run.stderr.trim()).toBe(
+        `error: Cannot reach LM Studio at ${deadUrl} (ECONNREFUSED). Start its server with \`lms server start\` ` +
+          "(or LM Studio › Developer › Start Server), or point LMSTUDIO_BASE_URL at the right host and port.",
+      );
+    },
+    60_000,
+  );
 
   it("doctor prints every check, then the same message, exit 3", async () => {
     const run = await runCli(["doctor", "--json"], env());
     expect(run.code).toBe(EXIT.unreachable);
-    const checks = run.stdout.trim().split("\n").map((l) => JSON.parse(l) as { check: string; ok: boolean });
+    const checks = run.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { check: string; ok: boolean });
     expect(checks.map((c) => [c.check, c.ok])).toEqual([
       ["http", false],
       ["rest-api", false],
@@ -109,14 +116,26 @@ describe("a server that answers HTTP but whose SDK socket stays silent", () => {
 
 describe("options are validated before anything runs", () => {
   const cases: Array<[string[], RegExp]> = [
-    [["infer", "hi", "-m", "m", "--max-tokens", "abc"], /option '--max-tokens <n>' argument 'abc' is invalid\. must be a whole number ≥ 1/],
-    [["infer", "hi", "-m", "m", "--max-tokens", "-5"], /argument '-5' is invalid\. must be a whole number ≥ 1/],
+    [
+      ["infer", "hi", "-m", "m", "--max-tokens", "abc"],
+      /option '--max-tokens <n>' argument 'abc' is invalid\. must be a whole number ≥ 1/,
+    ],
+    [
+      ["infer", "hi", "-m", "m", "--max-tokens", "-5"],
+      /argument '-5' is invalid\. must be a whole number ≥ 1/,
+    ],
     [["infer", "hi", "-m", "m", "--max-tokens", "1.5"], /argument '1\.5' is invalid/],
-    [["infer", "hi", "-m", "m", "--overflow", "drop"], /argument 'drop' is invalid\. Allowed choices are error, trim, truncate-middle/],
+    [
+      ["infer", "hi", "-m", "m", "--overflow", "drop"],
+      /argument 'drop' is invalid\. Allowed choices are error, trim, truncate-middle/,
+    ],
     [["test", "--all", "--max-loads", "0"], /option '--max-loads <n>' argument '0' is invalid/],
     [["test", "--all", "--max-loads", "ten"], /argument 'ten' is invalid/],
     [["status", "--timeout", "0"], /option '--timeout <seconds>' argument '0' is invalid/],
-    [["save", "--all", "--limit", "150%"], /option '--limit <limit>' argument '150%' is invalid\. must be a percentage/],
+    [
+      ["save", "--all", "--limit", "150%"],
+      /option '--limit <limit>' argument '150%' is invalid\. must be a percentage/,
+    ],
     [["save", "--all", "--limit", "0"], /argument '0' is invalid/],
     [["test"], /error: name models to test, or use --all/],
     [["test", "a", "--all"], /error: give model names or --all, not both/],
@@ -124,12 +143,16 @@ describe("options are validated before anything runs", () => {
     [["simulate", "--port", "70000"], /--port must be an integer between 0 and 65535/],
     [["frobnicate"], /error: unknown command 'frobnicate'/],
   ];
-  it.each(cases)("%j → exit 2", async (args, message) => {
-    const run = await runCli(args, env());
-    expect(run.code).toBe(EXIT.usage);
-    expect(run.stderr).toMatch(message);
-    expect(run.stdout).toBe("");
-  }, 30_000);
+  it.each(cases)(
+    "%j → exit 2",
+    async (args, message) => {
+      const run = await runCli(args, env());
+      expect(run.code).toBe(EXIT.usage);
+      expect(run.stderr).toMatch(message);
+      expect(run.stdout).toBe("");
+    },
+    30_000,
+  );
 
   it("report -o x.pdf is refused and writes nothing; .svg and .html choose the format", async () => {
     const pdf = join(dir, "x.pdf");

@@ -17,7 +17,8 @@ let dir: string;
 let home: string;
 
 const configFolder = () => join(home, ".internal", "user-concrete-model-default-config");
-const fileOf = (key: string) => join(configFolder(), "lmstudio-community", `${key}-GGUF`, `${key}-Q4_K_M.gguf.json`);
+const fileOf = (key: string) =>
+  join(configFolder(), "lmstudio-community", `${key}-GGUF`, `${key}-Q4_K_M.gguf.json`);
 const env = () => ({ LMSTUDIO_BASE_URL: sim.baseUrl, LMSTUDIO_GUARD_REGISTRY: join(dir, "registry.json") });
 const cli = (args: string[]) => runCli(args, env());
 
@@ -90,7 +91,9 @@ describe("langchain-lmstudio save", () => {
     await writeFile(fileOf("chat-liar"), original);
     const run = await cli(["save", "chat-liar", "--limit", "50%", "--dry-run", "--lmstudio-home", home]);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toMatch(/^chat-liar: contextLength 4096 → \d+ \(tested \d+\) would be updated: .*chat-liar-Q4_K_M\.gguf\.json\n$/);
+    expect(run.stdout).toMatch(
+      /^chat-liar: contextLength 4096 → \d+ \(tested \d+\) would be updated: .*chat-liar-Q4_K_M\.gguf\.json\n$/,
+    );
     expect(await readFile(fileOf("chat-liar"), "utf8")).toBe(original);
     expect(existsSync(fileOf("chat-small"))).toBe(false);
   }, 60_000);

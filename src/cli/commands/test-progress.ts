@@ -27,6 +27,8 @@ export interface ModelProgress {
 
 export interface TestReporter {
   model(key: string, maxLoads: number): ModelProgress;
+  /** A message line on stderr that does not tear the bars. */
+  note(message: string): void;
   /** Leaves the screen with every visible bar complete. */
   end(): void;
 }
@@ -39,9 +41,14 @@ export function resultText(line: TestResultLine): string {
   );
 }
 
+function writeStderr(message: string): void {
+  process.stderr.write(message.endsWith("\n") ? message : `${message}\n`);
+}
+
 export function jsonReporter(): TestReporter {
   return {
     model: () => ({ probe: () => undefined, finish: (line) => printJson(line) }),
+    note: writeStderr,
     end: () => undefined,
   };
 }
@@ -49,6 +56,7 @@ export function jsonReporter(): TestReporter {
 export function lineReporter(): TestReporter {
   return {
     model: () => ({ probe: () => undefined, finish: (line) => printLine(resultText(line)) }),
+    note: writeStderr,
     end: () => undefined,
   };
 }
@@ -78,6 +86,7 @@ function formatDuration(seconds: number): string {
 export function barReporter(modelCount: number, stdoutIsTerminal: boolean): TestReporter {
   const startedAt = Date.now();
   let done = 0;
+  let stopped = false;
   const bars = new cliProgress.MultiBar(
     {
       clearOnComplete: false,
@@ -92,7 +101,8 @@ export function barReporter(modelCount: number, stdoutIsTerminal: boolean): Test
   const runDetail = () => {
     const elapsed = (Date.now() - startedAt) / 1000;
     const eta = done === 0 ? Number.NaN : (elapsed / done) * (modelCount - done);
-    return `elapsed ${formatDuration(elapsed)} · ETA ${done === modelCount ? "done" : formatDuration(eta)}`;
+    const state = stopped ? "stopped" : done === modelCount ? "ETA done" : `ETA ${formatDuration(eta)}`;
+    return `elapsed ${formatDuration(elapsed)} · ${state}`;
   };
   const run = bars.create(modelCount, 0, { label: "models", detail: runDetail() });
   const ticker = setInterval(() => run.update({ detail: runDetail() }), 1000);
@@ -107,13 +117,18 @@ export function barReporter(modelCount: number, stdoutIsTerminal: boolean): Test
       return {
         probe: (record, state) => bar.update(state.loads, { detail: probeDetail(record, state) }),
         finish(line) {
-          done += 1;
+          if (line.status === "interrupted") stopped = true;
+          else done += 1;
           run.update(done, { detail: runDetail() });
           show(resultText(line));
           // Removing redraws, which also prints the logged result line above the bars.
           bars.remove(bar);
         },
       };
+    },
+    note(message) {
+      bars.log(message.endsWith("\n") ? message : `${message}\n`);
+      bars.update();
     },
     end() {
       clearInterval(ticker);

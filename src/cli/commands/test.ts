@@ -5,7 +5,7 @@ import type { SearchResult } from "../../context-guard/search.js";
 import { CliError, UsageError } from "../cli-error.js";
 import { EXIT } from "../exit-codes.js";
 import type { Lifetime } from "../lifetime.js";
-import { escapeControlLine } from "../terminal-text.js";
+import { escapeControl, escapeControlLine } from "../terminal-text.js";
 import {
   formatTokens,
   type GuardCliOptions,
@@ -57,14 +57,20 @@ async function selectModels(
   return remaining;
 }
 
-function resultLine(model: DownloadedModel, result: SearchResult | undefined): TestResultLine {
+function resultLine(
+  model: DownloadedModel,
+  result: SearchResult | undefined,
+  /** The status when there is no result: another process holds the model, or the run was stopped. */
+  without: "busy" | "interrupted",
+  loadsSoFar: number,
+): TestResultLine {
   return {
     model: model.key,
     declaredMax: model.declaredMax,
     testedMax: result?.testedMax ?? null,
     usablePromptTokens: result?.usablePromptTokens ?? null,
-    loads: result?.loads ?? 0,
-    status: result?.status ?? "busy",
+    loads: result?.loads ?? loadsSoFar,
+    status: result?.status ?? without,
     failureKind: result?.failureKind ?? null,
     firstBad: result?.firstBad ?? null,
   };
@@ -100,32 +106,39 @@ async function testModels(
   lifetime: Lifetime,
 ): Promise<RunSummary> {
   const summary: RunSummary = { tested: 0, untested: 0 };
+  const restoreNotify = lifetime.notifyThrough((message) => reporter.note(message));
   try {
     for (const model of models) {
       if (lifetime.signal.aborted) break;
       const progress = reporter.model(model.key, options.maxLoads);
       const forget = clearOwnMarkerOnForcedStop(guard, model, lifetime);
       let result: SearchResult | undefined;
+      let loadsSoFar = 0;
       try {
         result = await guard.test(model.key, {
           maxLoads: options.maxLoads,
           ...(options.resume ? { resume: true } : {}),
           signal: lifetime.signal,
-          onProbe: (record, state) => progress.probe(record, state),
+          onProbe: (record, state) => {
+            loadsSoFar = state.loads;
+            progress.probe(record, state);
+          },
         });
       } catch (error) {
-        if (lifetime.signal.aborted) break;
-        if (!(error instanceof Error && error.name === "ModelBusyError")) throw error;
-        warn(error.message);
+        if (!lifetime.signal.aborted) {
+          if (!(error instanceof Error && error.name === "ModelBusyError")) throw error;
+          reporter.note(`warning: ${escapeControl(error.message)}`);
+        }
       } finally {
         forget();
       }
-      const line = resultLine(model, result);
+      const line = resultLine(model, result, lifetime.signal.aborted ? "interrupted" : "busy", loadsSoFar);
       progress.finish(line);
       if (line.status === "tested") summary.tested += 1;
       else summary.untested += 1;
     }
   } finally {
+    restoreNotify();
     reporter.end();
   }
   return summary;
