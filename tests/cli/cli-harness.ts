@@ -4,6 +4,8 @@ import { fileURLToPath } from "node:url";
 /** Runs the CLI's real entry point (src/cli/main.ts through tsx) as a child process. */
 
 export const CLI_MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
+/** tsx's loader by absolute URL, so the CLI also runs with a working directory outside the project. */
+const TSX_LOADER = new URL("../../node_modules/tsx/dist/loader.mjs", import.meta.url).href;
 
 export interface CliRun {
   code: number | null;
@@ -33,7 +35,7 @@ export function startCli(
   env: Record<string, string | undefined>,
   options: { cwd?: string } = {},
 ): CliProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", CLI_MAIN, ...args], {
+  const child = spawn(process.execPath, ["--import", TSX_LOADER, CLI_MAIN, ...args], {
     env: cleanEnv(env),
     stdio: ["ignore", "pipe", "pipe"],
     ...(options.cwd ? { cwd: options.cwd } : {}),
