@@ -82,3 +82,32 @@ export async function waitFor<T>(
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/**
+ * Runs the CLI in this process (no child process start-up) with stdout and stderr captured: for
+ * paths that end before any network or signal handling, such as option validation.
+ */
+export async function runInProcess(
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { runCli: run } = await import("../../src/cli/program.js");
+  const { Lifetime } = await import("../../src/cli/lifetime.js");
+  let stdout = "";
+  let stderr = "";
+  const writes = { out: process.stdout.write, err: process.stderr.write };
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    stdout += String(chunk);
+    return true;
+  }) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    stderr += String(chunk);
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    const code = await run(["node", "langchain-lmstudio", ...args], new Lifetime(1000, () => undefined));
+    return { code, stdout, stderr };
+  } finally {
+    process.stdout.write = writes.out;
+    process.stderr.write = writes.err;
+  }
+}

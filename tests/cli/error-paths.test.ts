@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EXIT } from "../../src/cli/exit-codes.js";
-import { runCli } from "./cli-harness.js";
+import { runCli, runInProcess } from "./cli-harness.js";
 
 /** Every command against a stopped server, a silent socket, and bad options: message and exit code. */
 
@@ -146,7 +146,7 @@ describe("options are validated before anything runs", () => {
   it.each(cases)(
     "%j → exit 2",
     async (args, message) => {
-      const run = await runCli(args, env());
+      const run = await runInProcess(args);
       expect(run.code).toBe(EXIT.usage);
       expect(run.stderr).toMatch(message);
       expect(run.stdout).toBe("");
@@ -156,14 +156,14 @@ describe("options are validated before anything runs", () => {
 
   it("report -o x.pdf is refused and writes nothing; .svg and .html choose the format", async () => {
     const pdf = join(dir, "x.pdf");
-    const refused = await runCli(["report", "-o", pdf], env());
+    const refused = await runInProcess(["report", "-o", pdf]);
     expect(refused.code).toBe(EXIT.usage);
     expect(refused.stderr).toMatch(/cannot write a report as "\.pdf": use a file ending in \.html or \.svg/);
     expect(existsSync(pdf)).toBe(false);
   }, 30_000);
 
   it("--help lists the exit codes and the .env rule", async () => {
-    const run = await runCli(["--help"], env());
+    const run = await runInProcess(["--help"]);
     expect(run.code).toBe(EXIT.ok);
     expect(run.stdout).toContain("3    cannot reach LM Studio");
     expect(run.stdout).toContain("A .env file in the current directory is read first");
