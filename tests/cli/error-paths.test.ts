@@ -112,6 +112,33 @@ describe("a server that answers HTTP but whose SDK socket stays silent", () => {
     },
     60_000,
   );
+
+  it("test ends at --list-timeout with exit 3", async () => {
+    const run = await runCli(["test", "--all", "--list-timeout", "2"], {
+      ...env(),
+      LMSTUDIO_BASE_URL: silentUrl,
+    });
+    expect(run.code).toBe(EXIT.unreachable);
+    expect(run.stderr).toContain(
+      `LM Studio at ${silentUrl} answers HTTP but did not list its models within 2 s`,
+    );
+  }, 60_000);
+
+  it("doctor reports the silent SDK check, then exits 3", async () => {
+    const run = await runCli(["doctor", "--json", "--timeout", "2"], {
+      ...env(),
+      LMSTUDIO_BASE_URL: silentUrl,
+    });
+    expect(run.code).toBe(EXIT.unreachable);
+    const sdk = run.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { check: string; ok: boolean; detail: string })
+      .find((c) => c.check === "sdk");
+    expect(sdk?.ok).toBe(false);
+    expect(sdk?.detail).toContain("did not finish within 2 s");
+    expect(run.stderr).toContain("answers HTTP but did not finish within 2 s");
+  }, 60_000);
 });
 
 describe("options are validated before anything runs", () => {

@@ -2,7 +2,8 @@ import type { Command } from "commander";
 import { lmStudioSettings } from "../../config/env.js";
 import { sdkVersion } from "../../context-guard/index.js";
 import { serverOrigin } from "../../lmstudio/urls.js";
-import { CliError } from "../cli-error.js";
+import { CliError, exitCodeOf } from "../cli-error.js";
+import { EXIT } from "../exit-codes.js";
 import type { Lifetime } from "../lifetime.js";
 import { ensureReachable, withoutCredentials } from "../reachability.js";
 import { escapeControlLine } from "../terminal-text.js";
@@ -37,7 +38,10 @@ async function httpStatus(url: string): Promise<number | string> {
   }
 }
 
-async function sdkCheck(options: GuardCliOptions, lifetime: Lifetime): Promise<Check> {
+async function sdkCheck(
+  options: GuardCliOptions,
+  lifetime: Lifetime,
+): Promise<Check & { failure?: unknown }> {
   try {
     const detail = await withServer(options, lifetime, async (guard) => {
       const downloaded = await guard.host.listDownloaded();
@@ -48,7 +52,12 @@ async function sdkCheck(options: GuardCliOptions, lifetime: Lifetime): Promise<C
   } catch (error) {
     if (error instanceof Error && error.name === "StopRequestedError") throw error;
     const message = error instanceof Error ? error.message : String(error);
-    return { check: "sdk", ok: false, detail: `@lmstudio/sdk ${sdkVersion()} could not connect: ${message}` };
+    return {
+      check: "sdk",
+      ok: false,
+      detail: `@lmstudio/sdk ${sdkVersion()} could not connect: ${message}`,
+      failure: error,
+    };
   }
 }
 
@@ -86,11 +95,16 @@ export function registerDoctorCommand(program: Command, lifetime: Lifetime): voi
         ok: v1 === 200 || v0 === 200,
         detail: `/api/v1/models → ${v1}, /api/v0/models → ${v0}`,
       });
-      checks.push(
+      const { failure: sdkFailure, ...sdk } =
         unreachable === undefined
           ? await sdkCheck(options, lifetime)
-          : { check: "sdk", ok: false, detail: "skipped: the server does not answer HTTP" },
-      );
+          : {
+              check: "sdk",
+              ok: false,
+              detail: "skipped: the server does not answer HTTP",
+              failure: undefined,
+            };
+      checks.push(sdk);
       const health = await openRegistry(options).health();
       checks.push({
         check: "registry",
@@ -107,6 +121,8 @@ export function registerDoctorCommand(program: Command, lifetime: Lifetime): voi
           );
       }
       if (unreachable !== undefined) throw unreachable;
+      // HTTP answers but the SDK socket does not: the same exit code as a stopped server.
+      if (exitCodeOf(sdkFailure) === EXIT.unreachable) throw sdkFailure;
       const failed = checks.filter((c) => !c.ok).length;
       if (failed > 0) throw new CliError(`${failed} check${failed === 1 ? "" : "s"} failed`);
     });

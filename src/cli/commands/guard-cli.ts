@@ -99,38 +99,53 @@ export async function withServer<T>(
 ): Promise<T> {
   const baseUrl = baseUrlOf(options);
   const apiKey = lmStudioSettings().apiKey;
-  const timeoutMs = (options.timeout ?? Number.POSITIVE_INFINITY) * 1000;
   await ensureReachable(baseUrl, {
-    timeoutMs: Math.min(REACHABILITY_TIMEOUT_MS, timeoutMs),
+    timeoutMs: Math.min(REACHABILITY_TIMEOUT_MS, (options.timeout ?? Number.POSITIVE_INFINITY) * 1000),
     ...(apiKey ? { apiKey } : {}),
   });
   const guard = openGuard(options);
+  try {
+    return await Promise.race([
+      withinDeadline(
+        body(guard).catch((error: unknown) => {
+          throw lostConnection(error, baseUrl) ?? error;
+        }),
+        options.timeout,
+        baseUrl,
+      ),
+      ...(stopping === "immediate" ? [lifetime.stopped] : []),
+    ]);
+  } finally {
+    await boundedClose(guard);
+  }
+}
+
+/** `work`, or exit 3 naming the server when it has not settled within `seconds` (no bound when undefined). */
+export async function withinDeadline<T>(
+  work: Promise<T>,
+  seconds: number | undefined,
+  baseUrl: string,
+  what = "finish",
+): Promise<T> {
+  if (seconds === undefined) return work;
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    if (!Number.isFinite(timeoutMs)) return;
     timer = setTimeout(
       () =>
         reject(
           new CliError(
-            `LM Studio at ${withoutCredentials(baseUrl)} answers HTTP but did not finish within ${options.timeout} s ` +
+            `LM Studio at ${withoutCredentials(baseUrl)} answers HTTP but did not ${what} within ${seconds} s ` +
               "(its SDK WebSocket may be stuck). Check LM Studio, or raise --timeout.",
             EXIT.unreachable,
           ),
         ),
-      timeoutMs,
+      seconds * 1000,
     );
   });
   try {
-    return await Promise.race([
-      body(guard).catch((error: unknown) => {
-        throw lostConnection(error, baseUrl) ?? error;
-      }),
-      deadline,
-      ...(stopping === "immediate" ? [lifetime.stopped] : []),
-    ]);
+    return await Promise.race([work, deadline]);
   } finally {
     clearTimeout(timer);
-    await boundedClose(guard);
   }
 }
 

@@ -7,6 +7,7 @@ import { EXIT } from "../exit-codes.js";
 import type { Lifetime } from "../lifetime.js";
 import { escapeControl, escapeControlLine } from "../terminal-text.js";
 import {
+  baseUrlOf,
   formatTokens,
   type GuardCliOptions,
   printJson,
@@ -14,6 +15,7 @@ import {
   warn,
   wholeNumber,
   withGuardOptions,
+  withinDeadline,
   withServer,
 } from "./guard-cli.js";
 import {
@@ -30,6 +32,7 @@ interface TestOptions extends GuardCliOptions {
   resume?: boolean;
   dryRun?: boolean;
   json?: boolean;
+  listTimeout: number;
 }
 
 /** The models a run tests: named or all LLMs, smallest first, minus the tested ones with --resume. */
@@ -174,6 +177,12 @@ export function registerTestCommand(program: Command, lifetime: Lifetime): void 
     .option("--resume", "continue unfinished searches and skip models already tested")
     .option("--dry-run", "show what would be tested, load nothing")
     .option("--json", "one JSON object per model on stdout")
+    .option(
+      "--list-timeout <seconds>",
+      "give up when LM Studio has not listed its models within this many seconds",
+      wholeNumber(1),
+      60,
+    )
     .addHelpText(
       "after",
       "\nCtrl-C stops after the current probe (its instance is unloaded and the registry stays\n" +
@@ -186,7 +195,13 @@ export function registerTestCommand(program: Command, lifetime: Lifetime): void 
         options,
         lifetime,
         async (guard) => {
-          const models = await selectModels(guard, names, options);
+          // The listing gets a bound here; each probe has its own limits in the search.
+          const models = await withinDeadline(
+            selectModels(guard, names, options),
+            options.listTimeout,
+            baseUrlOf(options),
+            "list its models",
+          );
           if (options.dryRun) {
             printPlan(models, options);
             return undefined;
