@@ -140,3 +140,37 @@ describe("forced stops (in process)", () => {
     expect(ran).toEqual(["quick"]);
   }, 30_000);
 });
+
+describe("LM Studio stops during test --all", () => {
+  it("the run stops with the unreachable message and exit 3, the registry consistent", async () => {
+    const doomed = await startSimulator({
+      port: 0,
+      loadTimeScale: 1,
+      models: [
+        { key: "chat-a", type: "llm", maxContextLength: 131072, loadTimeMs: 2000 },
+        { key: "chat-b", type: "llm", maxContextLength: 131072, loadTimeMs: 2000, sizeBytes: 5_000_000_000 },
+      ],
+    });
+    const registry = join(dir, "stopping-registry.json");
+    const run = startCli(["test", "--all"], {
+      LMSTUDIO_BASE_URL: doomed.baseUrl,
+      LMSTUDIO_GUARD_REGISTRY: registry,
+    });
+    await waitFor(
+      async () => {
+        const text = await readFile(registry, "utf8").catch(() => "");
+        return text.includes('"probing"') ? true : undefined;
+      },
+      30_000,
+      "a probe to start",
+    );
+    await doomed.close();
+    const result = await run.done;
+    expect(result.code).toBe(EXIT.unreachable);
+    expect(result.stderr).toContain(`error: Cannot reach LM Studio at ${doomed.baseUrl} (ECONNREFUSED)`);
+    // chat-b (larger, so second) was never started.
+    expect(result.stdout).toMatch(/^chat-a: declared 128k, tested .*\n$/);
+    const file = JSON.parse(await readFile(registry, "utf8")) as RegistryFileView;
+    for (const entry of Object.values(file.entries)) expect(entry.probing).toBeUndefined();
+  }, 90_000);
+});

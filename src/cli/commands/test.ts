@@ -5,6 +5,7 @@ import type { SearchResult } from "../../context-guard/search.js";
 import { CliError, UsageError } from "../cli-error.js";
 import { EXIT } from "../exit-codes.js";
 import type { Lifetime } from "../lifetime.js";
+import { ensureReachable } from "../reachability.js";
 import { escapeControl, escapeControlLine } from "../terminal-text.js";
 import {
   baseUrlOf,
@@ -139,6 +140,8 @@ async function testModels(
       progress.finish(line);
       if (line.status === "tested") summary.tested += 1;
       else summary.untested += 1;
+      // A lost connection: when LM Studio is gone, stop here (exit 3) instead of failing every model.
+      if (line.failureKind === "disconnect") await ensureReachable(baseUrlOf(options), { timeoutMs: 5000 });
     }
   } finally {
     restoreNotify();
