@@ -20,7 +20,7 @@ export function buildProgram(lifetime: Lifetime): Command {
     // Errors become exit codes in runCli instead of process.exit inside commander.
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(escapeControl(text)) })
-    .addHelpText("after", `\n${ENVIRONMENT_HELP}\n\n${EXIT_CODES_HELP}\n`);
+    .addHelpText("afterAll", `\n${ENVIRONMENT_HELP}\n\n${EXIT_CODES_HELP}\n`);
   registerGuardCommands(program, lifetime);
   registerSimulateCommand(program, lifetime);
   return program;

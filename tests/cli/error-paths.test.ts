@@ -168,6 +168,7 @@ describe("options are validated before anything runs", () => {
     [["test", "a", "--all"], /error: give model names or --all, not both/],
     [["list", "--sort", "speed"], /error: invalid --sort "speed"/],
     [["simulate", "--port", "70000"], /--port must be an integer between 0 and 65535/],
+    [["simulate", "--port", "1e3"], /--port must be an integer between 0 and 65535 \(got "1e3"\)/],
     [["frobnicate"], /error: unknown command 'frobnicate'/],
   ];
   it.each(cases)(

@@ -89,6 +89,7 @@ describe("infer", () => {
       'Prompt files (--prompt-file) are TOML. A prompt is a string, or a table with a\n"template" (or "prompt") string',
     );
     expect(help.stdout).toContain("See examples/prompts.toml.");
+    expect(help.stdout).toContain("Exit codes:\n  0    success");
     const file = join(dir, "prompts.toml");
     await writeFile(file, '[greet]\nprompt = "Please repeat: hello {{name}}"\n');
     const run = await runCli(

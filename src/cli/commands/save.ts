@@ -1,6 +1,6 @@
 import { copyFile, mkdir, readFile, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { type Command, InvalidArgumentError } from "commander";
+import { type Command, InvalidArgumentError, Option } from "commander";
 import writeFileAtomic from "write-file-atomic";
 import type { DownloadedModel } from "../../context-guard/host.js";
 import { lmStudioHome } from "../../context-guard/index.js";
@@ -180,13 +180,13 @@ export function registerSaveCommand(program: Command, lifetime: Lifetime): void 
     { defaultSeconds: 60 },
   )
     .option("--all", "every model with a tested limit")
-    .option(
-      "--limit <limit>",
-      "save this share of the tested context (90%) or this many tokens, at most the tested",
-      parseLimit,
-      {
-        percent: 100,
-      } satisfies SaveLimit,
+    .addOption(
+      new Option(
+        "--limit <limit>",
+        "save this share of the tested context (90%) or this many tokens, at most the tested",
+      )
+        .argParser(parseLimit)
+        .default({ percent: 100 } satisfies SaveLimit, "100%"),
     )
     .option("--dry-run", "show the change for each file, write nothing")
     .option(
@@ -196,11 +196,11 @@ export function registerSaveCommand(program: Command, lifetime: Lifetime): void 
     .option("--json", "one JSON object per model")
     .addHelpText(
       "after",
-      `\nThe file per model is <LM Studio home>/${CONFIG_FOLDER}/<model path>.json, LM Studio's\n` +
-        "internal layout (not a documented API). Only the load.fields entry for the context length is\n" +
-        "changed; every other field is kept. Each file changed is first copied to\n" +
-        "<LM Studio home>/langchain-lmstudio/backups/<time>/; a file that is not in the expected\n" +
-        "format is left untouched and reported (exit 1).",
+      `\nThe file per model is <LM Studio home>/${CONFIG_FOLDER}/\n` +
+        "<model path>.json: LM Studio's internal layout, not a documented API. Only the load.fields\n" +
+        "entry for the context length is changed; every other field is kept. Each file changed is\n" +
+        "first copied to <LM Studio home>/langchain-lmstudio/backups/<time>/. A file that is not in\n" +
+        "the expected format is left untouched and reported (exit 1).",
     )
     .action(async (names: string[], options: SaveOptions) => {
       if (!options.all && names.length === 0) throw new UsageError("name models to save, or use --all");

@@ -93,7 +93,7 @@ export function registerSimulateCommand(program: Command, lifetime: Lifetime): v
       "honour per-model default load settings saved under this LM Studio home (see `save`)",
     )
     .action(async (opts: SimulateOptions) => {
-      const port = Number(opts.port);
+      const port = /^\d+$/.test(opts.port.trim()) ? Number(opts.port) : Number.NaN;
       if (!Number.isInteger(port) || port < 0 || port > 65535) {
         throw new UsageError(`--port must be an integer between 0 and 65535 (got "${opts.port}")`);
       }
