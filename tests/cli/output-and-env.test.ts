@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -54,6 +54,18 @@ describe("terminal text", () => {
     },
     60_000,
   );
+});
+
+describe("report with a hostile model key in the registry", () => {
+  it("writes an SVG without characters XML forbids", async () => {
+    const out = join(dir, "report.svg");
+    const run = await runCli(["scan"], env()).then(() => runCli(["report", "-o", out], env()));
+    expect(run.code, run.stderr).toBe(0);
+    const svg = await readFile(out, "utf8");
+    expect(svg).toContain("evil\ufffd]0;pwned\ufffd");
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: what XML 1.0 cannot contain
+    expect(svg).not.toMatch(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/);
+  }, 60_000);
 });
 
 describe(".env", () => {

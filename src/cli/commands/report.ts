@@ -7,7 +7,13 @@ import { escapeControlLine } from "../terminal-text.js";
 import { type GuardCliOptions, openRegistry, printLine, withGuardOptions } from "./guard-cli.js";
 
 function escapeXml(text: string): string {
-  return text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  return (
+    text
+      .replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`)
+      // XML cannot carry most control characters, even escaped: a model key with one would break the file.
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: exactly the characters XML 1.0 forbids
+      .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, "\ufffd")
+  );
 }
 
 /** A horizontal bar chart, log-scaled (contexts span 2k to 1M): declared in grey, tested in green. */

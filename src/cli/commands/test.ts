@@ -111,6 +111,8 @@ async function testModels(
 ): Promise<RunSummary> {
   const summary: RunSummary = { tested: 0, untested: 0 };
   const restoreNotify = lifetime.notifyThrough((message) => reporter.note(message));
+  // A forced stop skips the `finally` below: the bars must still give the cursor and line wrapping back.
+  const forgetEnd = lifetime.onForcedStop(async () => reporter.end());
   try {
     for (const model of models) {
       if (lifetime.signal.aborted) break;
@@ -144,6 +146,7 @@ async function testModels(
       if (line.failureKind === "disconnect") await ensureReachable(baseUrlOf(options), { timeoutMs: 5000 });
     }
   } finally {
+    forgetEnd();
     restoreNotify();
     reporter.end();
   }
