@@ -38,7 +38,7 @@ export function parseLimit(value: string): SaveLimit {
     return { tokens: Number(text) };
   }
   throw new InvalidArgumentError(
-    "must be a percentage of the tested context (1%–100%, e.g. 90%) or a token count ≥ 1",
+    "must be a percentage of the tested context (above 0%, at most 100%, e.g. 90%) or a token count ≥ 1",
   );
 }
 

@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { z } from "zod";
 import { type RunningSimulator, type SimulatedModelSpec, startSimulator } from "../../testing/index.js";
-import { UsageError } from "../cli-error.js";
+import { CliError, UsageError } from "../cli-error.js";
 import type { Lifetime } from "../lifetime.js";
 
 const positiveInt = z.number().int().positive();
@@ -108,7 +108,7 @@ export function registerSimulateCommand(program: Command, lifetime: Lifetime): v
         try {
           models = await loadModelsFile(opts.models);
         } catch (error) {
-          throw new UsageError((error as Error).message);
+          throw new CliError((error as Error).message);
         }
       }
       const sim = await startSimulator({
