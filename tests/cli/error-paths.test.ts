@@ -165,6 +165,10 @@ describe("options are validated before anything runs", () => {
     ],
     [["save", "--all", "--limit", "0"], /argument '0' is invalid/],
     [["test"], /error: name models to test, or use --all/],
+    [
+      ["status", "--base-url", "localhost:1234"],
+      /option '--base-url <url>' argument 'localhost:1234' is invalid\. must be an http\(s\) URL/,
+    ],
     [["test", "a", "--all"], /error: give model names or --all, not both/],
     [["list", "--sort", "speed"], /error: invalid --sort "speed"/],
     [["simulate", "--port", "70000"], /--port must be an integer between 0 and 65535/],

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { reportFormatOf } from "../../src/cli/commands/report.js";
 import { Lifetime } from "../../src/cli/lifetime.js";
 import { buildProgram, runCli } from "../../src/cli/program.js";
 
@@ -24,5 +25,13 @@ describe("the CLI program", () => {
       process.stderr.write = write;
     }
     expect(output.join("")).toContain("option '--max-loads <n>' argument 'x' is invalid");
+  });
+
+  it("report: the output file's extension chooses the format, anything else is refused", () => {
+    expect(reportFormatOf("/tmp/a.SVG")).toBe("svg");
+    expect(reportFormatOf("/tmp/a.html")).toBe("html");
+    expect(reportFormatOf("/tmp/a.htm")).toBe("html");
+    for (const bad of ["/tmp/a.pdf", "/tmp/a", "/tmp/a.png"])
+      expect(() => reportFormatOf(bad)).toThrow(/use a file ending in \.html or \.svg/);
   });
 });

@@ -38,12 +38,26 @@ export function wholeNumber(min = 1): (value: string) => number {
   };
 }
 
+/** Parses --base-url: an http(s) URL, so a typo is a usage error instead of a failed request. */
+export function httpUrl(value: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== "http:" && url.protocol !== "https:"))
+    throw new InvalidArgumentError("must be an http(s) URL, e.g. http://localhost:1234/v1");
+  return value;
+}
+
 /** Adds --base-url and --registry to a command, and --timeout when the command has an overall bound. */
 export function withGuardOptions(command: Command, timeout?: { defaultSeconds: number }): Command {
   command
     .option(
       "--base-url <url>",
       "LM Studio's OpenAI-compatible URL (default: LMSTUDIO_BASE_URL or http://localhost:1234/v1)",
+      httpUrl,
     )
     .option(
       "--registry <path>",
