@@ -28,9 +28,12 @@ export async function ensureReachable(
     await response.body?.cancel();
   } catch (error) {
     const timedOut = error instanceof Error && error.name === "TimeoutError";
+    const detail = error instanceof Error ? causeMessage(error) : String(error);
     const reason = timedOut
       ? `no answer within ${Math.round(options.timeoutMs / 1000)} s`
-      : (connectFailureCode(error) ?? (error instanceof Error ? causeMessage(error) : String(error)));
+      : detail === "bad port"
+        ? `Node's fetch refuses port ${parsed.port} as unsafe, so no request was sent; use another port`
+        : (connectFailureCode(error) ?? detail);
     throw new LMStudioUnreachableError(withoutCredentials(baseUrl), reason, { cause: error });
   }
 }

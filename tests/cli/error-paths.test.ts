@@ -88,6 +88,14 @@ describe("a stopped server", () => {
     expect(run.stderr).toMatch(/^error: Cannot reach LM Studio at .* \(ECONNREFUSED\)\. .*lms server start/);
   }, 60_000);
 
+  it("a port fetch refuses is named as such", async () => {
+    const run = await runCli(["status"], { ...env(), LMSTUDIO_BASE_URL: "http://127.0.0.1:6666/v1" });
+    expect(run.code).toBe(EXIT.unreachable);
+    expect(run.stderr).toContain(
+      "Cannot reach LM Studio at http://127.0.0.1:6666/v1 (Node's fetch refuses port 6666 as unsafe, so no request was sent; use another port)",
+    );
+  }, 30_000);
+
   it("credentials in the base URL are not printed", async () => {
     const withUser = deadUrl.replace("http://", "http://alice:s3cret@");
     for (const args of [["status"], ["doctor"], ["doctor", "--json"]]) {
