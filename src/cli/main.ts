@@ -1,22 +1,29 @@
 #!/usr/bin/env node
-import { Command } from "commander";
-import { VERSION } from "../version.js";
-import { registerGuardCommands } from "./commands/guard.js";
-import { registerSimulateCommand } from "./commands/simulate.js";
+import { exitCodeOf } from "./cli-error.js";
+import { loadDotEnv } from "./dotenv.js";
+import { Lifetime } from "./lifetime.js";
+import { escapeControl } from "./terminal-text.js";
 
-/** The `langchain-lmstudio` CLI; each command lives in its own file under ./commands. */
-export function buildProgram(): Command {
-  const program = new Command("langchain-lmstudio")
-    .description("LM Studio tools for LangChain.js")
-    .version(VERSION);
-  registerGuardCommands(program);
-  registerSimulateCommand(program);
-  return program;
+/**
+ * The `langchain-lmstudio` executable: reads .env (before any module reads the settings), wires
+ * SIGINT/SIGTERM to the run's lifetime, runs the program and exits with its code. Exiting
+ * explicitly also ends a run whose SDK connection would otherwise keep the process alive.
+ */
+async function main(): Promise<number> {
+  try {
+    loadDotEnv();
+  } catch (error) {
+    process.stderr.write(`error: ${escapeControl((error as Error).message)}\n`);
+    return exitCodeOf(error);
+  }
+  const { runCli } = await import("./program.js");
+  const lifetime = new Lifetime();
+  process.on("SIGINT", () => lifetime.stop("SIGINT"));
+  process.on("SIGTERM", () => lifetime.stop("SIGTERM"));
+  return runCli(process.argv, lifetime);
 }
 
-buildProgram()
-  .parseAsync(process.argv)
-  .catch((error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
-    process.exitCode = 1;
-  });
+void main().then((code) => {
+  // Let stdout and stderr drain (a pipe reader may be slow), then exit.
+  process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
+});

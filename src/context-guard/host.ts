@@ -18,6 +18,8 @@ export interface DownloadedModel {
   /** Engine format ("gguf", "safetensors" for MLX, ...): part of the registry key. */
   format: string;
   sizeBytes: number;
+  /** File path under LM Studio's models folder; LM Studio keys per-model default settings by it. */
+  path?: string;
 }
 
 /** A loaded instance with the context it really has. */

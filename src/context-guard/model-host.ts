@@ -161,6 +161,7 @@ function toDownloaded(info: ModelInfo): DownloadedModel {
     toolUse: info.type === "llm" ? info.trainedForToolUse : false,
     format: info.format,
     sizeBytes: info.sizeBytes,
+    path: info.path,
   };
 }
 

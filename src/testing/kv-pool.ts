@@ -16,6 +16,13 @@
 /** llama.cpp's text for a shared KV cache that ran out (passed through by LM Studio). */
 export const CONTEXT_SIZE_EXCEEDED = "Context size has been exceeded.";
 
+export interface PredictionTiming {
+  /** Simulated time to process 1000 prompt tokens (only the tokens not reused from the slot's cache). */
+  prefillMsPer1kTokens: number;
+  /** Simulated time per generated token. */
+  decodeMsPerToken: number;
+}
+
 export interface KvCacheSettings {
   /** Slots (LM Studio `numParallelSessions`, SDK `maxParallelPredictions`). */
   parallel: number;

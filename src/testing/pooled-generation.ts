@@ -6,16 +6,14 @@
 import type { GenerateHooks } from "./backend.js";
 import type { GenerationRequest, GenerationResult, StreamPiece } from "./generation.js";
 import { HttpError } from "./http-util.js";
-import { CONTEXT_SIZE_EXCEEDED, KvCacheExhaustedError, type SlotLease } from "./kv-pool.js";
+import {
+  CONTEXT_SIZE_EXCEEDED,
+  KvCacheExhaustedError,
+  type PredictionTiming,
+  type SlotLease,
+} from "./kv-pool.js";
 import type { LoadedInstance } from "./state.js";
 import { simulatorTokenPieces } from "./tokenizer.js";
-
-export interface PredictionTiming {
-  /** Simulated time to process 1000 prompt tokens (only the tokens not reused from the slot's cache). */
-  prefillMsPer1kTokens: number;
-  /** Simulated time per generated token. */
-  decodeMsPerToken: number;
-}
 
 /** The shared KV pool ran out while this prediction was running (every running prediction gets this). */
 export interface ExhaustedResult {

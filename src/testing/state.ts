@@ -1,9 +1,14 @@
 import type { InferenceBackend, ModelEngine } from "./backend.js";
 import { type CatalogModel, DEFAULT_MODELS, resolveModelSpec } from "./catalog.js";
-import { InstanceKvPool, type KvCacheSettings, resolveKvCacheSettings } from "./kv-pool.js";
+import {
+  InstanceKvPool,
+  type KvCacheSettings,
+  type PredictionTiming,
+  resolveKvCacheSettings,
+} from "./kv-pool.js";
 import { type LlmLoadSettings, resolveLoadSettings } from "./load-config.js";
 import { guardrailRefusal } from "./messages.js";
-import type { PredictionTiming } from "./pooled-generation.js";
+import { savedContextLength } from "./model-defaults.js";
 import type { LMStudioVersionDialect, LoadedInstanceView, SimulatorOptions } from "./types.js";
 
 export interface LoadedInstance {
@@ -38,6 +43,7 @@ export interface ResolvedOptions {
   /** "namespace/endpoint" names this server lacks (an older LM Studio). */
   sdkEndpointsMissing: ReadonlySet<string>;
   timing: PredictionTiming;
+  lmStudioHome: string | undefined;
 }
 
 export type LoadFailure =
@@ -97,6 +103,7 @@ export class SimulatorState {
         prefillMsPer1kTokens: options.prefillMsPer1kTokens ?? 0,
         decodeMsPerToken: options.decodeMsPerToken ?? 0,
       },
+      lmStudioHome: options.lmStudioHome,
     };
   }
 
@@ -138,10 +145,17 @@ export class SimulatorState {
     return { modelBytes: model.sizeBytes, contextBytes: contextLength * CONTEXT_BYTES_PER_TOKEN };
   }
 
-  /** The context a load gets: auto-fit wins, else the request, else the default (capped at the model's max). */
+  /**
+   * The context a load gets: auto-fit wins, else the request, else the model's saved per-model
+   * default, else the default (capped at the model's max).
+   */
   effectiveLoadContext(model: CatalogModel, requested: number | undefined): number {
     if (model.autoFitTo !== undefined) return model.autoFitTo;
-    return requested ?? Math.min(this.options.jitContextLength, model.maxContextLength);
+    return (
+      requested ??
+      savedContextLength(this.options.lmStudioHome, model) ??
+      Math.min(this.options.jitContextLength, model.maxContextLength)
+    );
   }
 
   private freeIdentifier(key: string): string {

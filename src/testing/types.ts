@@ -118,6 +118,12 @@ export interface SimulatorOptions {
   prefillMsPer1kTokens?: number;
   /** Simulated time per generated token of the scripted engine (default 0: answers are instant). */
   decodeMsPerToken?: number;
+  /**
+   * An LM Studio home folder: loads that name no context (JIT, SDK loads without contextLength,
+   * /api/v1 loads without context_length) use the per-model default saved there under
+   * `.internal/user-concrete-model-default-config/<model path>.json`, as LM Studio does.
+   */
+  lmStudioHome?: string;
   /** CPU threads per llama.cpp context (default 1; node-llama-cpp's own default oversubscribes small machines). */
   llamaThreads?: number;
 }

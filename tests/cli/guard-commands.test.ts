@@ -107,7 +107,8 @@ describe("langchain-lmstudio guard commands", () => {
       /@lmstudio\/sdk 2\.0\.0 connected; LM Studio 0\.4\.21/,
     );
     const down = await cli(["doctor", "--json", "--base-url", "http://127.0.0.1:9/v1"]);
-    expect(down.code).toBe(1);
+    expect(down.code).toBe(3);
+    expect(down.stderr).toMatch(/Cannot reach LM Studio at http:\/\/127\.0\.0\.1:9\/v1/);
   }, 60_000);
 
   it("infer runs a TOML prompt with placeholders at the tested context", async () => {
@@ -132,7 +133,7 @@ describe("langchain-lmstudio guard commands", () => {
     expect(answer).toMatchObject({ model: "chat-small", contextLength: 8192 });
     expect(String(answer?.content)).toContain("hello Ada from {{place}}".replace("{{place}}", "the lab"));
     const missing = await cli(["infer", "templates.greet", "-m", "chat-small", "--prompt-file", file]);
-    expect(missing.code).toBe(1);
+    expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/unresolved placeholders: name/);
     const noFile = await cli(["infer", "x", "-m", "chat-small", "--prompt-file", join(dir, "nope.toml")]);
     expect(noFile.stderr).toMatch(/prompt file not found/);

@@ -1,6 +1,8 @@
 import type { Command } from "commander";
 import type { RegistryEntry } from "../../context-guard/registry-schema.js";
+import { UsageError } from "../cli-error.js";
 import {
+  type Cell,
   colors,
   formatBytes,
   formatTokens,
@@ -19,11 +21,11 @@ const SORTS: Record<string, (a: RegistryEntry, b: RegistryEntry) => number> = {
   date: (a, b) => (a.testedAt ?? "").localeCompare(b.testedAt ?? ""),
 };
 
-function statusText(entry: RegistryEntry): string {
+function statusCell(entry: RegistryEntry): Cell {
   const text = entry.probing ? `probing ${entry.probing.contextLength}` : entry.status;
-  if (entry.status === "tested") return colors.green(text);
-  if (entry.status === "failed" || entry.probing) return colors.red(text);
-  return colors.yellow(text);
+  if (entry.status === "tested") return { text, paint: colors.green };
+  if (entry.status === "failed" || entry.probing) return { text, paint: colors.red };
+  return { text, paint: colors.yellow };
 }
 
 /** `list`: the registry as a table (or JSON): declared vs tested for every model. */
@@ -36,8 +38,10 @@ export function registerListCommand(program: Command): void {
     .action(async (options: GuardCliOptions & { json?: boolean; sort: string }) => {
       const [field = "model", direction] = options.sort.split(":");
       const compare = SORTS[field];
-      if (!compare)
-        throw new Error(`unknown --sort field "${field}"; use one of ${Object.keys(SORTS).join(", ")}`);
+      if (!compare || (direction !== undefined && direction !== "desc" && direction !== "asc"))
+        throw new UsageError(
+          `invalid --sort "${options.sort}"; use one of ${Object.keys(SORTS).join(", ")}, optionally with :asc or :desc`,
+        );
       const entries = (await openRegistry(options).entries()).sort(compare);
       if (direction === "desc") entries.reverse();
       if (options.json) {
@@ -66,7 +70,7 @@ export function registerListCommand(program: Command): void {
           formatBytes(e.sizeBytes),
           formatTokens(e.declaredMax),
           formatTokens(e.testedMax),
-          statusText(e),
+          statusCell(e),
           e.testedAt?.slice(0, 16).replace("T", " ") ?? "-",
         ]),
       );

@@ -2,10 +2,18 @@ import { writeFile } from "node:fs/promises";
 import { extname, resolve } from "node:path";
 import type { Command } from "commander";
 import type { RegistryEntry } from "../../context-guard/registry-schema.js";
-import { type GuardCliOptions, openRegistry, withGuardOptions } from "./guard-cli.js";
+import { UsageError } from "../cli-error.js";
+import { escapeControlLine } from "../terminal-text.js";
+import { type GuardCliOptions, openRegistry, printLine, withGuardOptions } from "./guard-cli.js";
 
 function escapeXml(text: string): string {
-  return text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  return (
+    text
+      .replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`)
+      // XML cannot carry most control characters, even escaped: a model key with one would break the file.
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: exactly the characters XML 1.0 forbids
+      .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, "\ufffd")
+  );
 }
 
 /** A horizontal bar chart, log-scaled (contexts span 2k to 1M): declared in grey, tested in green. */
@@ -40,23 +48,36 @@ export function contextChartSvg(entries: RegistryEntry[]): string {
   ].join("\n");
 }
 
+type ReportFormat = "html" | "svg";
+
+/** The format named by the output file's extension; anything else is refused before reading the registry. */
+export function reportFormatOf(file: string): ReportFormat {
+  const extension = extname(file).toLowerCase();
+  if (extension === ".svg") return "svg";
+  if (extension === ".html" || extension === ".htm") return "html";
+  throw new UsageError(
+    `cannot write a report as "${extension || file}": use a file ending in .html or .svg (e.g. -o context-report.html)`,
+  );
+}
+
 /** `report`: writes a self-contained HTML page or SVG chart of declared vs tested context. */
 export function registerReportCommand(program: Command): void {
   withGuardOptions(
     program.command("report").description("write an HTML or SVG chart of declared vs tested context"),
   )
-    .option("-o, --out <file>", "output file (.html or .svg)", "context-report.html")
+    .option("-o, --out <file>", "output file; .html or .svg chooses the format", "context-report.html")
     .action(async (options: GuardCliOptions & { out: string }) => {
+      const out = resolve(options.out);
+      const format = reportFormatOf(out);
       const entries = (await openRegistry(options).entries()).sort((a, b) =>
         a.modelKey.localeCompare(b.modelKey),
       );
       const svg = contextChartSvg(entries);
-      const out = resolve(options.out);
       const content =
-        extname(out).toLowerCase() === ".svg"
+        format === "svg"
           ? svg
           : `<!doctype html>\n<html><head><meta charset="utf-8"><title>LM Studio context report</title></head><body>\n${svg}\n</body></html>\n`;
       await writeFile(out, content);
-      process.stdout.write(`${out}\n`);
+      printLine(escapeControlLine(out));
     });
 }

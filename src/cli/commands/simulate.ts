@@ -2,6 +2,8 @@ import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { z } from "zod";
 import { type RunningSimulator, type SimulatedModelSpec, startSimulator } from "../../testing/index.js";
+import { CliError, UsageError } from "../cli-error.js";
+import type { Lifetime } from "../lifetime.js";
 
 const positiveInt = z.number().int().positive();
 
@@ -71,9 +73,10 @@ interface SimulateOptions {
   lmstudioVersion: string;
   jit: boolean;
   apiToken?: string;
+  lmstudioHome?: string;
 }
 
-export function registerSimulateCommand(program: Command): void {
+export function registerSimulateCommand(program: Command, lifetime: Lifetime): void {
   program
     .command("simulate")
     .description(
@@ -85,15 +88,19 @@ export function registerSimulateCommand(program: Command): void {
     .option("--lmstudio-version <version>", "error dialect: 0.3.x | 0.4.x | 0.4.21 | mlx", "0.4.x")
     .option("--no-jit", "disable JIT loading on /v1 (requests then need a loaded model)")
     .option("--api-token <token>", "require this bearer token (LM Studio's 'Require Authentication')")
+    .option(
+      "--lmstudio-home <dir>",
+      "honour per-model default load settings saved under this LM Studio home (see `save`)",
+    )
     .action(async (opts: SimulateOptions) => {
-      const port = Number(opts.port);
+      const port = /^\d+$/.test(opts.port.trim()) ? Number(opts.port) : Number.NaN;
       if (!Number.isInteger(port) || port < 0 || port > 65535) {
-        program.error(`error: --port must be an integer between 0 and 65535 (got "${opts.port}")`);
+        throw new UsageError(`--port must be an integer between 0 and 65535 (got "${opts.port}")`);
       }
       const version = versionSchema.safeParse(opts.lmstudioVersion);
       if (!version.success) {
-        program.error(
-          `error: --lmstudio-version must be one of 0.3.x, 0.4.x, 0.4.21, mlx (got "${opts.lmstudioVersion}")`,
+        throw new UsageError(
+          `--lmstudio-version must be one of 0.3.x, 0.4.x, 0.4.21, mlx (got "${opts.lmstudioVersion}")`,
         );
       }
       let models: SimulatedModelSpec[] | undefined;
@@ -101,7 +108,7 @@ export function registerSimulateCommand(program: Command): void {
         try {
           models = await loadModelsFile(opts.models);
         } catch (error) {
-          program.error(`error: ${(error as Error).message}`);
+          throw new CliError((error as Error).message);
         }
       }
       const sim = await startSimulator({
@@ -111,9 +118,10 @@ export function registerSimulateCommand(program: Command): void {
         lmStudioVersion: version.data,
         ...(models ? { models } : {}),
         ...(opts.apiToken !== undefined ? { apiToken: opts.apiToken } : {}),
+        ...(opts.lmstudioHome !== undefined ? { lmStudioHome: opts.lmstudioHome } : {}),
       });
       printBanner(sim, version.data ?? "0.4.x");
-      await waitForShutdown(sim);
+      await waitForShutdown(sim, lifetime.signal);
     });
 }
 
@@ -126,15 +134,15 @@ function printBanner(sim: RunningSimulator, version: string): void {
   console.log("Press Ctrl-C to stop.");
 }
 
-function waitForShutdown(sim: RunningSimulator): Promise<void> {
+function waitForShutdown(sim: RunningSimulator, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const stop = () => {
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-      console.log("\nStopping the simulator…");
-      void sim.close().then(resolve);
-    };
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
+    signal.addEventListener(
+      "abort",
+      () => {
+        console.log("Stopping the simulator…");
+        void sim.close().then(resolve);
+      },
+      { once: true },
+    );
   });
 }

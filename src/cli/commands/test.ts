@@ -1,32 +1,177 @@
-import cliProgress from "cli-progress";
 import type { Command } from "commander";
+import type { ContextGuard } from "../../context-guard/context-guard.js";
 import type { DownloadedModel } from "../../context-guard/host.js";
-import { ModelBusyError } from "../../context-guard/journal.js";
 import type { SearchResult } from "../../context-guard/search.js";
+import { CliError, UsageError } from "../cli-error.js";
+import { EXIT } from "../exit-codes.js";
+import type { Lifetime } from "../lifetime.js";
+import { ensureReachable } from "../reachability.js";
+import { escapeControl, escapeControlLine } from "../terminal-text.js";
 import {
-  colors,
+  baseUrlOf,
   formatTokens,
   type GuardCliOptions,
-  openGuard,
   printJson,
+  printLine,
   warn,
+  wholeNumber,
   withGuardOptions,
+  withinDeadline,
+  withServer,
 } from "./guard-cli.js";
+import {
+  barReporter,
+  jsonReporter,
+  lineReporter,
+  type TestReporter,
+  type TestResultLine,
+} from "./test-progress.js";
 
 interface TestOptions extends GuardCliOptions {
   all?: boolean;
-  maxLoads: string;
+  maxLoads: number;
   resume?: boolean;
   dryRun?: boolean;
   json?: boolean;
+  listTimeout: number;
 }
 
-/** Exit codes: 0 every model tested, 2 some model failed or is incomplete, 130 interrupted. */
-export const EXIT_SOME_UNTESTED = 2;
-export const EXIT_INTERRUPTED = 130;
+/** The models a run tests: named or all LLMs, smallest first, minus the tested ones with --resume. */
+async function selectModels(
+  guard: ContextGuard,
+  names: string[],
+  options: TestOptions,
+): Promise<DownloadedModel[]> {
+  const downloaded = await guard.host.listDownloaded();
+  const byKey = new Map(downloaded.map((m) => [m.key, m]));
+  const missing = names.filter((n) => !byKey.has(n));
+  if (missing.length > 0)
+    throw new UsageError(`unknown model(s): ${missing.join(", ")} (see \`langchain-lmstudio scan\`)`);
+  const chosen = options.all
+    ? downloaded.filter((m) => m.type === "llm")
+    : names.map((n) => byKey.get(n)).filter((m): m is DownloadedModel => m !== undefined);
+  // Smaller models first: the most results soonest, and the riskiest loads last.
+  const sorted = [...chosen].sort((a, b) => a.sizeBytes - b.sizeBytes);
+  if (!options.resume) return sorted;
+  const remaining: DownloadedModel[] = [];
+  for (const m of sorted) {
+    const entry = await guard.registry.find(await guard.identityOf(m));
+    if (entry?.status !== "tested") remaining.push(m);
+  }
+  return remaining;
+}
+
+function resultLine(
+  model: DownloadedModel,
+  result: SearchResult | undefined,
+  /** The status when there is no result: another process holds the model, or the run was stopped. */
+  without: "busy" | "interrupted",
+  loadsSoFar: number,
+): TestResultLine {
+  return {
+    model: model.key,
+    declaredMax: model.declaredMax,
+    testedMax: result?.testedMax ?? null,
+    usablePromptTokens: result?.usablePromptTokens ?? null,
+    loads: result?.loads ?? loadsSoFar,
+    status: result?.status ?? without,
+    failureKind: result?.failureKind ?? null,
+    firstBad: result?.firstBad ?? null,
+  };
+}
+
+/**
+ * A forced stop (second Ctrl-C) ends the process mid-probe. Without this, the "probing N" marker
+ * this process wrote would read as "N crashed the machine" on the next run; cleared, the entry
+ * simply continues with --resume.
+ */
+function clearOwnMarkerOnForcedStop(guard: ContextGuard, model: DownloadedModel, lifetime: Lifetime) {
+  return lifetime.onForcedStop(async () => {
+    const identity = await guard.identityOf(model);
+    const before = await guard.registry.find(identity);
+    if (before?.probing?.pid !== process.pid) return;
+    await guard.registry.updateEntry(identity, (entry = before) =>
+      entry.probing?.pid === process.pid ? { ...entry, probing: undefined } : entry,
+    );
+    warn(`${model.key}: stopped mid-probe; its probe instance may still be loaded in LM Studio`);
+  });
+}
+
+interface RunSummary {
+  tested: number;
+  untested: number;
+}
+
+async function testModels(
+  guard: ContextGuard,
+  models: DownloadedModel[],
+  options: TestOptions,
+  reporter: TestReporter,
+  lifetime: Lifetime,
+): Promise<RunSummary> {
+  const summary: RunSummary = { tested: 0, untested: 0 };
+  const restoreNotify = lifetime.notifyThrough((message) => reporter.note(message));
+  // A forced stop skips the `finally` below: the bars must still give the cursor and line wrapping back.
+  const forgetEnd = lifetime.onForcedStop(async () => reporter.end());
+  try {
+    for (const model of models) {
+      if (lifetime.signal.aborted) break;
+      const progress = reporter.model(model.key, options.maxLoads);
+      const forget = clearOwnMarkerOnForcedStop(guard, model, lifetime);
+      let result: SearchResult | undefined;
+      let loadsSoFar = 0;
+      try {
+        result = await guard.test(model.key, {
+          maxLoads: options.maxLoads,
+          ...(options.resume ? { resume: true } : {}),
+          signal: lifetime.signal,
+          onProbe: (record, state) => {
+            loadsSoFar = state.loads;
+            progress.probe(record, state);
+          },
+        });
+      } catch (error) {
+        if (!lifetime.signal.aborted) {
+          if (!(error instanceof Error && error.name === "ModelBusyError")) throw error;
+          reporter.note(`warning: ${escapeControl(error.message)}`);
+        }
+      } finally {
+        forget();
+      }
+      const line = resultLine(model, result, lifetime.signal.aborted ? "interrupted" : "busy", loadsSoFar);
+      progress.finish(line);
+      if (line.status === "tested") summary.tested += 1;
+      else summary.untested += 1;
+      // A lost connection: when LM Studio is gone, stop here (exit 3) instead of failing every model.
+      if (line.failureKind === "disconnect") await ensureReachable(baseUrlOf(options), { timeoutMs: 5000 });
+    }
+  } finally {
+    forgetEnd();
+    restoreNotify();
+    reporter.end();
+  }
+  return summary;
+}
+
+function reporterFor(options: TestOptions, modelCount: number): TestReporter {
+  if (options.json) return jsonReporter();
+  if (process.stderr.isTTY) return barReporter(modelCount, Boolean(process.stdout.isTTY));
+  return lineReporter();
+}
+
+function printPlan(models: DownloadedModel[], options: TestOptions): void {
+  for (const m of models) {
+    if (options.json)
+      printJson({ model: m.key, declaredMax: m.declaredMax, maxLoads: options.maxLoads, dryRun: true });
+    else
+      printLine(
+        `would test ${escapeControlLine(m.key)} (declared ${formatTokens(m.declaredMax)}, up to ${options.maxLoads} loads)`,
+      );
+  }
+}
 
 /** `test`: measure each model's usable context (load, fill, recall) and record it in the registry. */
-export function registerTestCommand(program: Command): void {
+export function registerTestCommand(program: Command, lifetime: Lifetime): void {
   withGuardOptions(
     program
       .command("test")
@@ -34,112 +179,52 @@ export function registerTestCommand(program: Command): void {
       .argument("[models...]", "model keys to test"),
   )
     .option("--all", "test every downloaded LLM")
-    .option("--max-loads <n>", "loads allowed per model", "10")
+    .option("--max-loads <n>", "loads allowed per model", wholeNumber(1), 10)
     .option("--resume", "continue unfinished searches and skip models already tested")
     .option("--dry-run", "show what would be tested, load nothing")
     .option("--json", "one JSON object per model on stdout")
+    .option(
+      "--list-timeout <seconds>",
+      "give up when LM Studio has not listed its models within this many seconds",
+      wholeNumber(1),
+      60,
+    )
+    .addHelpText(
+      "after",
+      "\nCtrl-C stops after the current probe (its instance is unloaded and the registry stays\n" +
+        "consistent; continue with --resume). A second Ctrl-C stops at once.",
+    )
     .action(async (names: string[], options: TestOptions) => {
-      const maxLoads = Number(options.maxLoads);
-      if (!Number.isInteger(maxLoads) || maxLoads < 1)
-        throw new Error("--max-loads must be a whole number ≥ 1");
-      if (!options.all && names.length === 0) throw new Error("name models to test, or use --all");
-      const guard = openGuard(options);
-      const controller = new AbortController();
-      const stop = () => controller.abort();
-      process.once("SIGINT", stop);
-      process.once("SIGTERM", stop);
-      try {
-        const downloaded = await guard.host.listDownloaded();
-        const byKey = new Map(downloaded.map((m) => [m.key, m]));
-        const missing = names.filter((n) => !byKey.has(n));
-        if (missing.length > 0) throw new Error(`unknown model(s): ${missing.join(", ")}`);
-        let models: DownloadedModel[] = options.all
-          ? downloaded.filter((m) => m.type === "llm")
-          : names.map((n) => byKey.get(n)).filter((m): m is DownloadedModel => m !== undefined);
-        // Smaller models first: the most results soonest, and the riskiest loads last.
-        models = [...models].sort((a, b) => a.sizeBytes - b.sizeBytes);
-        if (options.resume) {
-          const remaining: DownloadedModel[] = [];
-          for (const m of models) {
-            const entry = await guard.registry.find(await guard.identityOf(m));
-            if (entry?.status !== "tested") remaining.push(m);
+      if (!options.all && names.length === 0) throw new UsageError("name models to test, or use --all");
+      if (options.all && names.length > 0) throw new UsageError("give model names or --all, not both");
+      const summary = await withServer(
+        options,
+        lifetime,
+        async (guard) => {
+          // The listing gets a bound here; each probe has its own limits in the search.
+          const models = await withinDeadline(
+            selectModels(guard, names, options),
+            options.listTimeout,
+            baseUrlOf(options),
+            "list its models",
+          );
+          if (options.dryRun) {
+            printPlan(models, options);
+            return undefined;
           }
-          models = remaining;
-        }
-        if (options.dryRun) {
-          for (const m of models) {
-            if (options.json) printJson({ model: m.key, declaredMax: m.declaredMax, maxLoads, dryRun: true });
-            else
-              process.stdout.write(
-                `would test ${m.key} (declared ${formatTokens(m.declaredMax)}, up to ${maxLoads} loads)\n`,
-              );
-          }
-          return;
-        }
-        const bars =
-          !options.json && process.stderr.isTTY
-            ? new cliProgress.MultiBar(
-                {
-                  format: "{bar} {value}/{total} {name} {detail}",
-                  clearOnComplete: false,
-                  hideCursor: true,
-                  stream: process.stderr,
-                },
-                cliProgress.Presets.shades_classic,
-              )
-            : undefined;
-        const overall = bars?.create(models.length, 0, { name: "models", detail: "ETA {eta_formatted}" });
-        let failures = 0;
-        for (const model of models) {
-          if (controller.signal.aborted) break;
-          const bar = bars?.create(maxLoads, 0, { name: model.key, detail: "" });
-          let result: SearchResult | undefined;
-          try {
-            result = await guard.test(model.key, {
-              maxLoads,
-              ...(options.resume ? { resume: true } : {}),
-              signal: controller.signal,
-              onProbe: (record, state) =>
-                bar?.update(state.loads, {
-                  detail: `${formatTokens(record.contextLength)} ${record.passed ? "ok" : record.failureKind} · good ${formatTokens(state.lastGood)} bad ${formatTokens(state.firstBad)}`,
-                }),
-            });
-          } catch (error) {
-            if (controller.signal.aborted) break;
-            if (!(error instanceof ModelBusyError)) throw error;
-            warn(error.message);
-          }
-          bar?.stop();
-          overall?.increment();
-          if (result?.status !== "tested") failures += 1;
-          const line = {
-            model: model.key,
-            declaredMax: model.declaredMax,
-            testedMax: result?.testedMax ?? null,
-            usablePromptTokens: result?.usablePromptTokens ?? null,
-            loads: result?.loads ?? 0,
-            status: result?.status ?? "busy",
-            failureKind: result?.failureKind ?? null,
-            firstBad: result?.firstBad ?? null,
-          };
-          if (options.json) printJson(line);
-          else if (!bars) {
-            const colour = line.status === "tested" ? colors.green : colors.red;
-            process.stdout.write(
-              `${model.key}: declared ${formatTokens(model.declaredMax)}, tested ${formatTokens(result?.testedMax)} ` +
-                `(${colour(line.status)}${line.failureKind ? `, limit: ${line.failureKind}` : ""}, ${line.loads} loads)\n`,
-            );
-          }
-        }
-        bars?.stop();
-        if (controller.signal.aborted) {
-          warn("interrupted: probe instances unloaded, registry left consistent; continue with --resume");
-          process.exitCode = EXIT_INTERRUPTED;
-        } else if (failures > 0) process.exitCode = EXIT_SOME_UNTESTED;
-      } finally {
-        process.off("SIGINT", stop);
-        process.off("SIGTERM", stop);
-        await guard.close();
-      }
+          return testModels(guard, models, options, reporterFor(options, models.length), lifetime);
+        },
+        "by-body",
+      );
+      if (lifetime.signal.aborted)
+        throw new CliError(
+          "interrupted: probe instances unloaded, registry left consistent; continue with --resume",
+          lifetime.stopRequestedBy === "SIGTERM" ? EXIT.terminated : EXIT.interrupted,
+        );
+      if (summary && summary.untested > 0)
+        throw new CliError(
+          `${summary.untested} of ${summary.tested + summary.untested} models could not be tested`,
+          EXIT.someUntested,
+        );
     });
 }
