@@ -166,7 +166,9 @@ console.log(`consumer checks in ${app}`);
 
 let tarball = "";
 await check("npm pack: the tarball has every entry's files and .env.example", async () => {
-  const packed = JSON.parse(await npm(REPO, ["pack", "--json", "--pack-destination", work])) as Array<{
+  const packed = JSON.parse(
+    await npm(REPO, ["pack", "--json", "--ignore-scripts", "--pack-destination", work]),
+  ) as Array<{
     filename: string;
     files: Array<{ path: string }>;
   }>;

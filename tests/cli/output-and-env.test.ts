@@ -116,6 +116,8 @@ describe("infer", () => {
         "name=Ada",
         "--var",
         "nmae=x",
+        "--untested",
+        "declared",
         "--json",
       ],
       env(),
@@ -123,6 +125,13 @@ describe("infer", () => {
     expect(run.code, run.stderr).toBe(0);
     expect(String(jsonLines(run.stdout)[0]?.content)).toContain("hello Ada");
     expect(run.stderr).toContain("warning: --var nmae not used: the prompt has no such {{placeholder}}");
+  }, 60_000);
+
+  it("an untested model fails by default, naming the command that tests it", async () => {
+    const run = await runCli(["infer", "Say hi", "-m", "chat-small"], env());
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("npx langchain-lmstudio test chat-small");
+    expect(run.stdout).toBe("");
   }, 60_000);
 
   it("the example prompt file works as the README shows", async () => {
@@ -139,6 +148,8 @@ describe("infer", () => {
         "language=TypeScript",
         "--var",
         "code=let x = 1;",
+        "--untested",
+        "declared",
         "--json",
       ],
       env(),
@@ -146,5 +157,7 @@ describe("infer", () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).not.toContain("--var");
     expect(run.stderr).not.toContain("error");
+    // The declared maximum is used, and the user is told it is untested.
+    expect(run.stderr).toContain('"chat-small" has no tested context');
   }, 60_000);
 });

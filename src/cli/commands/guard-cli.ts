@@ -5,6 +5,7 @@ import {
   ContextRegistry,
   type ModelHostError,
   resolveRegistryPath,
+  type UntestedModelPolicy,
 } from "../../context-guard/index.js";
 import { colorDisabled, lmStudioSettings } from "../../env/env.js";
 import { LMStudioUnreachableError } from "../../lmstudio/errors.js";
@@ -25,6 +26,8 @@ export interface GuardCliOptions {
   registry?: string;
   /** Seconds; set by commands that take --timeout. */
   timeout?: number;
+  /** What the guard does with a model nobody has tested (commands that clamp requests: infer). */
+  untested?: UntestedModelPolicy;
 }
 
 /** Parses a whole number ≥ `min` for commander, so a bad value is a usage error naming the option. */
@@ -86,6 +89,7 @@ export function openGuard(options: GuardCliOptions): ContextGuard {
     baseUrl: options.baseUrl ?? settings.baseUrl,
     ...(settings.apiKey ? { apiKey: settings.apiKey } : {}),
     registry: openRegistry(options),
+    ...(options.untested ? { untested: options.untested } : {}),
     onWarning: (message) => warn(message),
   });
 }

@@ -69,6 +69,14 @@ export function registerInferCommand(program: Command, lifetime: Lifetime): void
         .choices(["error", "trim", "truncate-middle"])
         .default("error"),
     )
+    .addOption(
+      new Option(
+        "--untested <policy>",
+        "a model with no tested context: fail (naming the test command), measure it first, or use its declared maximum with a warning",
+      )
+        .choices(["fail", "measure", "declared"])
+        .default("fail"),
+    )
     .option("--json", "print a JSON object with the numbers")
     .addHelpText("after", `\n${PROMPT_FILE_HELP}\n`)
     .action(async (prompt: string, options: InferOptions) => {
