@@ -82,6 +82,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     injectFault: (fault) => faults.add(fault),
     clearFaults: () => faults.clear(),
     loaded: () => state.views(),
+    loadCounts: () => ({ ...state.counts }),
     close: async () => {
       for (const client of wss.clients) client.terminate();
       wss.close();

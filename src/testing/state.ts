@@ -51,6 +51,8 @@ export class SimulatorState {
   readonly catalog = new Map<string, CatalogModel>();
   instances: LoadedInstance[] = [];
   private referenceCounter = 0;
+  /** Every model load and every JIT auto-eviction since start: what a caller's request order costs. */
+  readonly counts = { loads: 0, jitEvictions: 0 };
   /** Engines of unloaded instances still freeing their memory. */
   private readonly releasing = new Set<Promise<void>>();
 
@@ -170,6 +172,7 @@ export class SimulatorState {
       engine,
     };
     this.instances.push(instance);
+    this.counts.loads += 1;
     return instance;
   }
 
@@ -177,6 +180,7 @@ export class SimulatorState {
   evictOtherJitModels(): LoadedInstance[] {
     const evicted = this.instances.filter((i) => i.jit);
     this.instances = this.instances.filter((i) => !i.jit);
+    this.counts.jitEvictions += evicted.length;
     for (const instance of evicted) this.release(instance);
     return evicted;
   }

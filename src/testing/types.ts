@@ -111,5 +111,7 @@ export interface RunningSimulator {
   injectFault(fault: Fault): void;
   clearFaults(): void;
   loaded(): LoadedInstanceView[];
+  /** Model loads and JIT auto-evictions since the simulator started. */
+  loadCounts(): { loads: number; jitEvictions: number };
   close(): Promise<void>;
 }

@@ -1,0 +1,92 @@
+import { join } from "node:path";
+import { Queue } from "bullmq";
+import { contentHash } from "./content-hash.js";
+import { DEFAULT_QUEUE, DistributedStore } from "./distributed-store.js";
+import { loadDocument } from "./documents.js";
+import { listDocuments } from "./input-files.js";
+import { bullConnection, JOB_NAME, JOB_OPTIONS, type JobData, PRIORITY } from "./job-queue.js";
+import { forEachBounded } from "./pool.js";
+
+/**
+ * Enqueues a folder: hashes every document, adds one job per hash that has neither a result nor
+ * a job yet. Safe to run again at any time (it adds only what is new) and from several machines.
+ */
+
+export interface EnqueueOptions {
+  redisUrl: string;
+  queue?: string;
+  input: string;
+  signal?: AbortSignal;
+}
+
+export interface EnqueueOutcome {
+  /** Every document in the folder, in file order. */
+  files: string[];
+  /** Content hash per file (copies share one). */
+  hashes: Map<string, string>;
+  added: number;
+  /** Hashes that already had a job (waiting, running, or finished without a stored result). */
+  alreadyQueued: number;
+  /** Hashes that already have a result. */
+  alreadyDone: number;
+}
+
+/** Whether a document has a page only a vision model can read; unreadable ones count as text (the worker records the error). */
+async function hasPageWithoutText(path: string): Promise<boolean> {
+  try {
+    return (await loadDocument(path)).pages.some(({ needsVision }) => needsVision);
+  } catch {
+    return false;
+  }
+}
+
+export async function enqueueFolder(options: EnqueueOptions): Promise<EnqueueOutcome> {
+  const queueName = options.queue ?? DEFAULT_QUEUE;
+  const files = await listDocuments(options.input);
+  const hashes = new Map<string, string>();
+  const vision = new Set<string>();
+  await forEachBounded(
+    files,
+    4,
+    async (file) => {
+      const path = join(options.input, file);
+      const hash = await contentHash(path);
+      hashes.set(file, hash);
+      if (await hasPageWithoutText(path)) vision.add(hash);
+    },
+    options.signal,
+  );
+  options.signal?.throwIfAborted();
+  const firstFile = new Map<string, string>();
+  for (const file of files) if (!firstFile.has(hashes.get(file)!)) firstFile.set(hashes.get(file)!, file);
+
+  const store = new DistributedStore(options.redisUrl, queueName);
+  const queue = new Queue<JobData>(queueName, { connection: bullConnection(options.redisUrl) });
+  let added = 0;
+  let alreadyQueued = 0;
+  let alreadyDone = 0;
+  try {
+    await store.connect();
+    const done = await store.results([...firstFile.keys()]);
+    for (const [hash, file] of firstFile) {
+      if (done.has(hash)) {
+        alreadyDone++;
+        continue;
+      }
+      if (await queue.getJob(hash)) {
+        alreadyQueued++;
+        continue;
+      }
+      await queue.add(
+        JOB_NAME,
+        { file, hash, root: options.input },
+        { ...JOB_OPTIONS, jobId: hash, priority: vision.has(hash) ? PRIORITY.vision : PRIORITY.text },
+      );
+      added++;
+    }
+  } finally {
+    await queue.close();
+    await store.close();
+  }
+  return { files, hashes, added, alreadyQueued, alreadyDone };
+}
