@@ -68,22 +68,24 @@ export async function enqueueFolder(options: EnqueueOptions): Promise<EnqueueOut
   try {
     await store.connect();
     const done = await store.results([...firstFile.keys()]);
+    const jobs: Parameters<typeof queue.addBulk>[0] = [];
     for (const [hash, file] of firstFile) {
-      if (done.has(hash)) {
-        alreadyDone++;
-        continue;
+      if (done.has(hash)) alreadyDone++;
+      else if (await queue.getJob(hash)) alreadyQueued++;
+      else {
+        const priority = vision.has(hash) ? PRIORITY.vision : PRIORITY.text;
+        jobs.push({
+          name: JOB_NAME,
+          data: { file, hash, root: options.input },
+          opts: { ...JOB_OPTIONS, jobId: hash, priority },
+        });
       }
-      if (await queue.getJob(hash)) {
-        alreadyQueued++;
-        continue;
-      }
-      await queue.add(
-        JOB_NAME,
-        { file, hash, root: options.input },
-        { ...JOB_OPTIONS, jobId: hash, priority: vision.has(hash) ? PRIORITY.vision : PRIORITY.text },
-      );
-      added++;
     }
+    // One bulk add, vision first: a worker already waiting must not start text jobs while the
+    // vision ones are still being added.
+    jobs.sort((a, b) => (a.opts?.priority ?? 0) - (b.opts?.priority ?? 0));
+    if (jobs.length > 0) await queue.addBulk(jobs);
+    added = jobs.length;
   } finally {
     await queue.close();
     await store.close();

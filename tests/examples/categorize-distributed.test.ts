@@ -1,0 +1,316 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { copyFile, mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type SimulatorProcess, startSimulatorProcess } from "../../bench/simulator-process.js";
+import { type DistributedRun, runDistributed } from "../../examples/categorize/distributed-run.js";
+import { DistributedStore } from "../../examples/categorize/distributed-store.js";
+import { enqueueFolder } from "../../examples/categorize/producer.js";
+import { type QueueWorkerEvent, runQueueWorker } from "../../examples/categorize/queue-worker.js";
+import { errorRecord } from "../../examples/categorize/result-record.js";
+import { generateSamples, generateTextCorpus } from "../../examples/categorize/samples.js";
+import { writeReport } from "../../examples/categorize/write-report.js";
+import { startSimulator } from "../../src/testing/index.js";
+import { type RedisServer, startRedisServer } from "./categorize-redis-server.js";
+
+/**
+ * The distributed mode on a real redis-server, real BullMQ, and simulators and workers in their
+ * own processes, the way a team would run it on several machines.
+ */
+
+const WORKER = fileURLToPath(new URL("../../examples/categorize/worker.ts", import.meta.url));
+
+interface WorkerProcess {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/** A worker in its own process; resolves once it has joined the queue. */
+async function startWorker(
+  id: string,
+  redisUrl: string,
+  simulatorUrl: string,
+  root: string,
+): Promise<WorkerProcess> {
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", WORKER, "--redis", redisUrl, "--id", id, "--concurrency", "2", "--lock-seconds", "2"],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: {
+        ...process.env,
+        LLM_PROVIDER: "lmstudio",
+        LMSTUDIO_BASE_URL: simulatorUrl,
+        LMSTUDIO_MODEL: "qwen2.5-7b-instruct",
+        LMSTUDIO_VISION_MODEL: "qwen2-vl-2b-instruct",
+        // Each host its own registry, as on separate machines.
+        LMSTUDIO_GUARD_REGISTRY: join(root, `registry-${id}.json`),
+      },
+    },
+  );
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setInterval(() => {
+      if (output.includes(`Worker ${id}:`)) {
+        clearInterval(timer);
+        resolve();
+      } else if (child.exitCode !== null) {
+        clearInterval(timer);
+        reject(new Error(`worker ${id} exited (${child.exitCode}):\n${output}`));
+      }
+    }, 100);
+  });
+  return { child, output: () => output, exited };
+}
+
+async function stopWorker(worker: WorkerProcess | undefined): Promise<void> {
+  if (!worker || worker.child.exitCode !== null || worker.child.signalCode !== null) return;
+  worker.child.kill("SIGTERM");
+  await worker.exited;
+}
+
+describe("distributed categorization: enqueueing", () => {
+  let redis: RedisServer;
+  let root: string;
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    root = await mkdtemp(join(tmpdir(), "categorize-enqueue-"));
+  });
+
+  afterAll(async () => {
+    await redis?.stop();
+    if (root) await rm(root, { recursive: true, force: true });
+  });
+
+  it("adds one job per distinct content; enqueuing again, or a copy of a file, adds nothing", async () => {
+    const input = join(root, "documents");
+    const labels = await generateSamples(input);
+    await copyFile(join(input, "invoice_final.pdf"), join(input, "invoice_final_copy.pdf"));
+    const first = await enqueueFolder({ redisUrl: redis.url, queue: "dedupe", input });
+    const documents = Object.keys(labels).length + 1;
+    expect(first.files).toHaveLength(documents);
+    expect(first.added).toBe(documents - 1);
+    expect(first.hashes.get("invoice_final_copy.pdf")).toBe(first.hashes.get("invoice_final.pdf"));
+    const second = await enqueueFolder({ redisUrl: redis.url, queue: "dedupe", input });
+    expect(second).toMatchObject({ added: 0, alreadyQueued: documents - 1, alreadyDone: 0 });
+    const client = new Redis(redis.url);
+    try {
+      expect(await client.zcard("bull:dedupe:prioritized")).toBe(documents - 1);
+      // The image and the scanned PDF go first: BullMQ runs lower priority numbers first.
+      const vision = await client.zrangebyscore("bull:dedupe:prioritized", 0, "+inf");
+      const firstTwo = await Promise.all(
+        vision
+          .slice(0, 2)
+          .map(async (id) => JSON.parse((await client.hget(`bull:dedupe:${id}`, "data"))!).file),
+      );
+      expect(firstTwo.sort()).toEqual(["pharmacy_receipt.png", "scanned_lab_report.pdf"]);
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it("a redelivered job whose result is already stored is not classified again, and the first result stays", async () => {
+    const input = join(root, "redelivery");
+    await generateSamples(input);
+    const queue = "redelivery";
+    const enqueued = await enqueueFolder({ redisUrl: redis.url, queue, input });
+    // As if an earlier attempt stored this result and died before BullMQ marked the job done.
+    const store = new DistributedStore(redis.url, queue);
+    const earlier = {
+      ...errorRecord("invoice_final.pdf", new Error("placeholder"), 1),
+      status: "ok" as const,
+      category: "Bill",
+    };
+    const hash = enqueued.hashes.get("invoice_final.pdf")!;
+    await store.connect();
+    expect(
+      await store.putResult(hash, {
+        record: earlier,
+        worker: "earlier-attempt",
+        attempts: 1,
+        finishedAt: "then",
+      }),
+    ).toBe(true);
+    const simulator = await startSimulator({ loadTimeScale: 0 });
+    const stop = new AbortController();
+    const events: QueueWorkerEvent[] = [];
+    const worker = runQueueWorker({
+      redisUrl: redis.url,
+      queue,
+      id: "in-process",
+      signal: stop.signal,
+      env: {
+        LLM_PROVIDER: "lmstudio",
+        LMSTUDIO_BASE_URL: simulator.baseUrl,
+        LMSTUDIO_MODEL: "qwen2.5-7b-instruct",
+        LMSTUDIO_VISION_MODEL: "qwen2-vl-2b-instruct",
+        LMSTUDIO_GUARD_REGISTRY: join(root, "registry-in-process.json"),
+      },
+      onEvent: (event) => events.push(event),
+    });
+    try {
+      const run = await runDistributed({
+        redisUrl: redis.url,
+        queue,
+        input,
+        out: join(root, "redelivery-out"),
+        pollMs: 100,
+      });
+      expect(run.records).toHaveLength(enqueued.files.length);
+      expect(run.records.find(({ file }) => file === "invoice_final.pdf")).toMatchObject({
+        category: "Bill",
+        status: "ok",
+      });
+      const finished = events.flatMap((event) => (event.type === "finished" ? [event.record.file] : []));
+      expect(finished).not.toContain("invoice_final.pdf");
+      expect(finished).toHaveLength(enqueued.files.length - 1);
+      const prompts = simulator.requests.filter(({ path }) => path.startsWith("/v1/chat/completions"));
+      expect(prompts.some(({ body }) => JSON.stringify(body).includes("MOTION TO COMPEL"))).toBe(false);
+      expect((await store.results([hash])).get(hash)?.worker).toBe("earlier-attempt");
+      // A late second write loses: HSETNX keeps the first.
+      expect(
+        await store.putResult(hash, { record: earlier, worker: "late", attempts: 2, finishedAt: "now" }),
+      ).toBe(false);
+    } finally {
+      stop.abort();
+      await worker;
+      await store.close();
+      await simulator.close();
+    }
+  });
+});
+
+describe("distributed categorization: a worker killed mid-run", () => {
+  const documents = 200;
+  let redis: RedisServer;
+  let root: string;
+  let simulators: SimulatorProcess[] = [];
+  let workers: WorkerProcess[] = [];
+  let run: DistributedRun;
+  let killedAt = 0;
+  let reportHtml: string;
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    root = await mkdtemp(join(tmpdir(), "categorize-crash-"));
+    const input = join(root, "documents");
+    await generateTextCorpus(input, documents);
+    simulators = await Promise.all([startSimulatorProcess(), startSimulatorProcess()]);
+    workers = [
+      await startWorker("worker-a", redis.url, simulators[0]!.baseUrl, root),
+      await startWorker("worker-b", redis.url, simulators[1]!.baseUrl, root),
+    ];
+    const client = new Redis(redis.url);
+    // SIGKILL worker-a once a fifth of the documents are done: no shutdown, jobs in flight.
+    const killer = setInterval(async () => {
+      if (killedAt > 0) return;
+      const done = await client.hlen("categorize:categorize:results");
+      if (done >= documents / 5 && killedAt === 0) {
+        killedAt = done;
+        workers[0]!.child.kill("SIGKILL");
+      }
+    }, 50);
+    try {
+      run = await runDistributed({ redisUrl: redis.url, input, out: join(root, "results"), pollMs: 200 });
+    } finally {
+      clearInterval(killer);
+      client.disconnect();
+    }
+    const { records } = run;
+    const written = await writeReport({
+      out: join(root, "results"),
+      records,
+      categoryNames: [
+        "Medical Record",
+        "Bill",
+        "Pleading",
+        "Documentary Evidence",
+        "Correspondence",
+        "Other",
+      ],
+      abstainBelow: 0.6,
+      cluster: run.cluster,
+    });
+    reportHtml = await readFile(written.path, "utf8");
+  }, 300_000);
+
+  afterAll(async () => {
+    for (const worker of workers) await stopWorker(worker);
+    await Promise.all(simulators.map((simulator) => simulator.stop()));
+    await redis?.stop();
+    if (root) await rm(root, { recursive: true, force: true });
+  });
+
+  it("killed worker-a mid-run, with work left for worker-b", async () => {
+    expect(killedAt).toBeGreaterThanOrEqual(documents / 5);
+    expect(killedAt).toBeLessThan(documents);
+    expect(await workers[0]!.exited).toBeNull();
+    expect(workers[0]!.child.signalCode).toBe("SIGKILL");
+  });
+
+  it("ends with exactly one result per document, in results.jsonl and results.csv", async () => {
+    expect(run.complete).toBe(true);
+    const files = run.records.map(({ file }) => file);
+    expect(files).toHaveLength(documents);
+    expect(new Set(files).size).toBe(documents);
+    expect(run.records.every(({ status }) => status === "ok")).toBe(true);
+    const lines = (await readFile(run.jsonlPath, "utf8")).trim().split("\n");
+    expect(lines).toHaveLength(documents);
+    expect(new Set(lines.map((line) => JSON.parse(line).file)).size).toBe(documents);
+    const csvRows = (await readFile(run.csvPath, "utf8")).trim().split("\r\n");
+    expect(csvRows).toHaveLength(documents + 1);
+  });
+
+  it("shares the work between both hosts, each through its own simulator", () => {
+    const byWorker = new Map(run.cluster.workers.map((worker) => [worker.id, worker]));
+    expect(byWorker.get("worker-a")?.baseUrl).toBe(simulators[0]!.baseUrl);
+    expect(byWorker.get("worker-b")?.baseUrl).toBe(simulators[1]!.baseUrl);
+    const a = byWorker.get("worker-a")!.documents;
+    const b = byWorker.get("worker-b")!.documents;
+    expect(a).toBeGreaterThan(0);
+    expect(b).toBeGreaterThan(0);
+    expect(a + b).toBe(documents);
+  });
+
+  it("shows the kill: worker-a lost, its jobs stalled and taken over by worker-b", () => {
+    const a = run.cluster.workers.find(({ id }) => id === "worker-a");
+    expect(a?.state).toBe("lost");
+    expect(run.cluster.workers.find(({ id }) => id === "worker-b")?.state).toBe("running");
+    expect(run.cluster.stalledJobs).toBeGreaterThanOrEqual(1);
+    for (const item of run.cluster.redelivered) {
+      expect(item.attempts).toBeGreaterThan(1);
+      expect(item.worker).toBe("worker-b");
+    }
+    expect(reportHtml).toMatch(/<tr class="lost"><td>worker-a<\/td>/);
+    expect(reportHtml).toContain("LOST: stopped without shutting down (killed or crashed)");
+    expect(reportHtml).toContain(`Stalled jobs reported by the queue: ${run.cluster.stalledJobs}.`);
+  });
+
+  it("a clean stop is recorded as such, and a second run enqueues and classifies nothing", async () => {
+    await stopWorker(workers[1]);
+    expect(workers[1]!.child.exitCode).toBe(0);
+    const again = await runDistributed({
+      redisUrl: redis.url,
+      input: join(root, "documents"),
+      out: join(root, "results"),
+      pollMs: 100,
+    });
+    expect(again.skipped).toBe(documents);
+    expect(again.classified).toBe(0);
+    expect(again.records).toEqual(run.records);
+    expect(again.cluster.workers.find(({ id }) => id === "worker-b")?.state).toBe("stopped");
+    expect(again.cluster.workers.find(({ id }) => id === "worker-a")?.state).toBe("lost");
+  });
+});
