@@ -1,10 +1,10 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { copyFile, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startWorkerProcess, type WorkerProcess } from "../../bench/categorize-worker-process.js";
+import { type RedisServer, startRedisServer } from "../../bench/redis-server.js";
 import { type SimulatorProcess, startSimulatorProcess } from "../../bench/simulator-process.js";
 import { type DistributedRun, runDistributed } from "../../examples/categorize/distributed-run.js";
 import { DistributedStore } from "../../examples/categorize/distributed-store.js";
@@ -14,70 +14,22 @@ import { errorRecord } from "../../examples/categorize/result-record.js";
 import { generateSamples, generateTextCorpus } from "../../examples/categorize/samples.js";
 import { writeReport } from "../../examples/categorize/write-report.js";
 import { startSimulator } from "../../src/testing/index.js";
-import { type RedisServer, startRedisServer } from "./categorize-redis-server.js";
 
 /**
  * The distributed mode on a real redis-server, real BullMQ, and simulators and workers in their
  * own processes, the way a team would run it on several machines.
  */
 
-const WORKER = fileURLToPath(new URL("../../examples/categorize/worker.ts", import.meta.url));
-
-interface WorkerProcess {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-/** A worker in its own process; resolves once it has joined the queue. */
-async function startWorker(
-  id: string,
-  redisUrl: string,
-  simulatorUrl: string,
-  root: string,
-): Promise<WorkerProcess> {
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", WORKER, "--redis", redisUrl, "--id", id, "--concurrency", "2", "--lock-seconds", "2"],
-    {
-      stdio: ["ignore", "pipe", "pipe"],
-      env: {
-        ...process.env,
-        LLM_PROVIDER: "lmstudio",
-        LMSTUDIO_BASE_URL: simulatorUrl,
-        LMSTUDIO_MODEL: "qwen2.5-7b-instruct",
-        LMSTUDIO_VISION_MODEL: "qwen2-vl-2b-instruct",
-        // Each host its own registry, as on separate machines.
-        LMSTUDIO_GUARD_REGISTRY: join(root, `registry-${id}.json`),
-      },
-    },
-  );
-  let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
+/** A worker process on the queue with its own simulator and registry; jobs lost after 2 s. */
+function startWorker(id: string, redisUrl: string, baseUrl: string, root: string): Promise<WorkerProcess> {
+  return startWorkerProcess({
+    id,
+    redisUrl,
+    baseUrl,
+    registryPath: join(root, `registry-${id}.json`),
+    concurrency: 2,
+    lockSeconds: 2,
   });
-  child.stderr?.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setInterval(() => {
-      if (output.includes(`Worker ${id}:`)) {
-        clearInterval(timer);
-        resolve();
-      } else if (child.exitCode !== null) {
-        clearInterval(timer);
-        reject(new Error(`worker ${id} exited (${child.exitCode}):\n${output}`));
-      }
-    }, 100);
-  });
-  return { child, output: () => output, exited };
-}
-
-async function stopWorker(worker: WorkerProcess | undefined): Promise<void> {
-  if (!worker || worker.child.exitCode !== null || worker.child.signalCode !== null) return;
-  worker.child.kill("SIGTERM");
-  await worker.exited;
 }
 
 describe("distributed categorization: enqueueing", () => {
@@ -247,7 +199,7 @@ describe("distributed categorization: a worker killed mid-run", () => {
   }, 300_000);
 
   afterAll(async () => {
-    for (const worker of workers) await stopWorker(worker);
+    for (const worker of workers) await worker.stop();
     await Promise.all(simulators.map((simulator) => simulator.stop()));
     await redis?.stop();
     if (root) await rm(root, { recursive: true, force: true });
@@ -299,7 +251,7 @@ describe("distributed categorization: a worker killed mid-run", () => {
   });
 
   it("a clean stop is recorded as such, and a second run enqueues and classifies nothing", async () => {
-    await stopWorker(workers[1]);
+    await workers[1]!.stop();
     expect(workers[1]!.child.exitCode).toBe(0);
     const again = await runDistributed({
       redisUrl: redis.url,

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 /**
- * A real redis-server for the distributed tests (the Debian package; .ci/run installs it): on a
+ * A real redis-server for the distributed tests and bench (the Debian package; .ci/run installs it): on a
  * free loopback port, with a throwaway directory and no persistence, stopped and removed after.
  */
 
