@@ -1,6 +1,8 @@
+import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import sharp from "sharp";
 import { runDistributed } from "../examples/categorize/distributed-run.js";
 import { runCategorization } from "../examples/categorize/pipeline.js";
@@ -8,7 +10,7 @@ import { generateSamples, generateTextCorpus } from "../examples/categorize/samp
 import { startSimulator } from "../src/testing/index.js";
 import { startWorkerProcess, type WorkerProcess } from "./categorize-worker-process.js";
 import { startRedisServer } from "./redis-server.js";
-import { startSimulatorProcess } from "./simulator-process.js";
+import { type SimulatorProcess, startSimulatorProcess } from "./simulator-process.js";
 import { formatRatio, median, table } from "./stats.js";
 
 /**
@@ -17,22 +19,58 @@ import { formatRatio, median, table } from "./stats.js";
  * model loads that grouping passes by model saves, counted by the simulator.
  */
 
+const BUSY_SIMULATOR = fileURLToPath(new URL("./busy-simulator.ts", import.meta.url));
+
+/** busy-simulator.ts in its own process: every chat completion takes `predictionMs`. */
+async function startBusySimulatorProcess(predictionMs: number): Promise<SimulatorProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", BUSY_SIMULATOR, String(predictionMs)], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const baseUrl = await new Promise<string>((resolve, reject) => {
+    let output = "";
+    child.stdout?.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /OpenAI-compatible API:\s+(\S+)/.exec(output);
+      if (match?.[1]) resolve(match[1]);
+    });
+    child.once("exit", (code) => reject(new Error(`the simulator exited (${code}):\n${output}`)));
+  });
+  return {
+    baseUrl,
+    pid: child.pid ?? -1,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+      }),
+  };
+}
+
 /**
  * One timed run per level and round: workers are started and joined to a fresh queue first
- * (untimed), then the clock runs from enqueueing the folder to the last result joined.
+ * (untimed), then the clock runs from enqueueing the folder to the last result joined. With
+ * `predictionMs` 0 the simulators answer at once and the run is bound by the client's CPU; with
+ * a prediction time the hosts are the bottleneck, as with real models.
  */
-export async function benchDistributedScaling(rounds: number, documents: number): Promise<string> {
+export async function benchDistributedScaling(
+  rounds: number,
+  documents: number,
+  predictionMs: number,
+): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "bench-distributed-"));
   const input = join(dir, "corpus");
   await generateTextCorpus(input, documents);
   const redis = await startRedisServer();
-  const simulators = await Promise.all([startSimulatorProcess(), startSimulatorProcess()]);
+  const simulators = await Promise.all(
+    [0, 1].map(() => (predictionMs > 0 ? startBusySimulatorProcess(predictionMs) : startSimulatorProcess())),
+  );
   const perSecond: Record<1 | 2, number[]> = { 1: [], 2: [] };
   try {
     for (let round = 0; round < rounds; round++) {
       const order: Array<1 | 2> = round % 2 === 0 ? [1, 2] : [2, 1];
       for (const count of order) {
-        const queue = `bench-r${round}-w${count}`;
+        const queue = `bench-p${predictionMs}-r${round}-w${count}`;
         const workers: WorkerProcess[] = [];
         try {
           for (let i = 0; i < count; i++) {
@@ -74,7 +112,8 @@ export async function benchDistributedScaling(rounds: number, documents: number)
   const ratios = perSecond[2].map((value, i) => value / perSecond[1][i]!);
   const spread = (values: number[]) =>
     `${median(values).toFixed(2)} (${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)})`;
-  return `distributed categorization: ${documents} text documents per run, workers at concurrency 2, one simulator process each, real redis-server\n${table(
+  const host = predictionMs > 0 ? `each prediction ${predictionMs} ms` : "instant answers";
+  return `distributed categorization: ${documents} text documents per run, workers at concurrency 2, one simulator process each (${host}), real redis-server\n${table(
     ["workers", "documents/s median (min–max)", "throughput vs 1 worker"],
     [
       ["1", spread(perSecond[1]), "1"],

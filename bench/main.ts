@@ -48,7 +48,8 @@ try {
 if (selected.has("context")) console.log(`${await benchContextSearch()}\n`);
 // Its own redis-server and two simulator processes, one per worker.
 if (selected.has("distributed")) {
-  console.log(`${await benchDistributedScaling(quick ? 1 : 3, quick ? 60 : 200)}\n`);
+  console.log(`${await benchDistributedScaling(quick ? 1 : 3, quick ? 60 : 200, 0)}\n`);
+  console.log(`${await benchDistributedScaling(quick ? 1 : 3, quick ? 30 : 80, 250)}\n`);
   console.log(`${await benchModelGrouping()}\n`);
 }
 console.log(`total ${((performance.now() - started) / 1000).toFixed(0)} s`);
