@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import sharp from "sharp";
+import { loadCategories } from "../examples/categorize/categories.js";
 import { runDistributed } from "../examples/categorize/distributed-run.js";
 import { runCategorization } from "../examples/categorize/pipeline.js";
 import { generateSamples, generateTextCorpus } from "../examples/categorize/samples.js";
@@ -61,6 +62,7 @@ export async function benchDistributedScaling(
   const dir = await mkdtemp(join(tmpdir(), "bench-distributed-"));
   const input = join(dir, "corpus");
   await generateTextCorpus(input, documents);
+  const categories = await loadCategories();
   const redis = await startRedisServer();
   const simulators = await Promise.all(
     [0, 1].map(() => (predictionMs > 0 ? startBusySimulatorProcess(predictionMs) : startSimulatorProcess())),
@@ -91,6 +93,7 @@ export async function benchDistributedScaling(
             queue,
             input,
             out: join(dir, queue),
+            categories,
             pollMs: 100,
           });
           const seconds = (performance.now() - started) / 1000;

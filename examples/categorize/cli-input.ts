@@ -1,7 +1,7 @@
 import { stat } from "node:fs/promises";
 import { Redis } from "ioredis";
 import { CategoriesFileError } from "./categories.js";
-import { RedisUrlError } from "./distributed-store.js";
+import { QueueCategoriesError, RedisUrlError } from "./distributed-store.js";
 import { LabelsFileError } from "./labels.js";
 
 /**
@@ -70,6 +70,7 @@ export function isUsageError(error: unknown): boolean {
     error instanceof CategoriesFileError ||
     error instanceof LabelsFileError ||
     error instanceof RedisUrlError ||
+    error instanceof QueueCategoriesError ||
     (error as NodeJS.ErrnoException | undefined)?.code?.startsWith("ERR_PARSE_ARGS") === true
   );
 }

@@ -2,6 +2,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { Queue } from "bullmq";
 import writeFileAtomic from "write-file-atomic";
+import type { Category } from "./categories.js";
 import type { ClusterSummary } from "./cluster-summary.js";
 import { DEFAULT_QUEUE, DistributedStore, resultOf, type StoredResult } from "./distributed-store.js";
 import { bullConnection, type JobData } from "./job-queue.js";
@@ -22,6 +23,8 @@ export interface DistributedRunOptions {
   queue?: string;
   input: string;
   out: string;
+  /** The label set; stored with the queue, so every worker classifies against it. */
+  categories: readonly Category[];
   /** How often results are collected (default 500 ms). */
   pollMs?: number;
   /** Stop waiting when no result arrived for this long (default 10 min); what is done is still joined. */
@@ -72,6 +75,7 @@ export async function runDistributed(options: DistributedRunOptions): Promise<Di
     redisUrl: options.redisUrl,
     queue: queueName,
     input: options.input,
+    categories: options.categories,
     signal: options.signal,
   });
   options.onEvent?.({

@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import { Redis } from "ioredis";
 import { z } from "zod";
+import type { Category } from "./categories.js";
 import type { WorkerState, WorkerSummary } from "./cluster-summary.js";
 import { type ResultRecord, resultRecordSchema } from "./result-record.js";
 
@@ -36,6 +37,11 @@ const workerInfoSchema = z.object({
 });
 type WorkerInfo = z.infer<typeof workerInfoSchema>;
 
+/** The queue already holds documents classified against other categories. */
+export class QueueCategoriesError extends Error {
+  override readonly name = "QueueCategoriesError";
+}
+
 export class RedisUrlError extends Error {
   override readonly name = "RedisUrlError";
 }
@@ -59,6 +65,7 @@ export class DistributedStore {
   private readonly resultsKey: string;
   private readonly workersKey: string;
   private readonly statsKey: string;
+  private readonly categoriesKey: string;
 
   constructor(
     redisUrl: string,
@@ -69,10 +76,30 @@ export class DistributedStore {
     this.resultsKey = `categorize:${queue}:results`;
     this.workersKey = `categorize:${queue}:workers`;
     this.statsKey = `categorize:${queue}:stats`;
+    this.categoriesKey = `categorize:${queue}:categories`;
   }
 
   async connect(): Promise<void> {
     if (this.redis.status === "wait") await this.redis.connect();
+  }
+
+  /**
+   * The queue's categories are set once, by its first producer, and every worker reads them from
+   * here: all results of a queue come from one label set, whatever file each machine has.
+   */
+  async setCategories(categories: readonly Category[]): Promise<void> {
+    const json = JSON.stringify(categories);
+    if ((await this.redis.set(this.categoriesKey, json, "NX")) === "OK") return;
+    if ((await this.redis.get(this.categoriesKey)) !== json) {
+      throw new QueueCategoriesError(
+        `Queue "${this.queue}" was started with other categories; use the same categories file, or another --queue.`,
+      );
+    }
+  }
+
+  /** The queue's categories as JSON (a cache key for the worker), or undefined before any producer ran. */
+  async categoriesJson(): Promise<string | undefined> {
+    return (await this.redis.get(this.categoriesKey)) ?? undefined;
   }
 
   /** True when this call stored the result; false when another attempt already had. */

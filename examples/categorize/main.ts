@@ -39,7 +39,8 @@ const USAGE = `Usage: npx tsx examples/categorize/main.ts [options]
   --input DIR          folder of .pdf, .txt/.md and image files (default: generated samples in ${DEFAULT_SAMPLES})
   --out DIR            where results.jsonl, results.csv and report.html go (default: ${DEFAULT_OUT})
   --concurrency N      documents in flight at once, local mode (default 2)
-  --categories FILE    JSON or TOML categories file (default: examples/categorize/categories.json)
+  --categories FILE    JSON or TOML categories file (default: examples/categorize/categories.json);
+                       in distributed mode it is stored with the queue and every worker uses it
   --labels FILE        labels.csv (file,category) to evaluate against (default: labels.csv or labels.json in --input)
   --resume / --no-resume   skip files already in results.jsonl (default) / start over (local mode)
   --retry-errors       with --resume, classify files whose last result was an error again (local mode)
@@ -165,6 +166,7 @@ async function main(): Promise<number> {
       queue: values.queue,
       input,
       out,
+      categories,
       giveUpAfterMs: giveUpAfter === undefined ? undefined : giveUpAfter * 1000,
       signal: abort.signal,
       onEvent,

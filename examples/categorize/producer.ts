@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { Queue } from "bullmq";
+import type { Category } from "./categories.js";
 import { contentHash } from "./content-hash.js";
 import { DEFAULT_QUEUE, DistributedStore } from "./distributed-store.js";
 import { loadDocument } from "./documents.js";
@@ -16,6 +17,8 @@ export interface EnqueueOptions {
   redisUrl: string;
   queue?: string;
   input: string;
+  /** Stored with the queue for its workers; must match what the queue was started with. */
+  categories: readonly Category[];
   signal?: AbortSignal;
 }
 
@@ -67,6 +70,7 @@ export async function enqueueFolder(options: EnqueueOptions): Promise<EnqueueOut
   let alreadyDone = 0;
   try {
     await store.connect();
+    await store.setCategories(options.categories);
     const done = await store.results([...firstFile.keys()]);
     const jobs: Parameters<typeof queue.addBulk>[0] = [];
     for (const [hash, file] of firstFile) {

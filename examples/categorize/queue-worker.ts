@@ -1,13 +1,14 @@
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { type Job, Worker } from "bullmq";
-import { DEFAULT_CATEGORIES_FILE, loadCategories } from "./categories.js";
+import type { Category } from "./categories.js";
 import {
   type ClassificationSettings,
   createClassifier,
   DEFAULT_MAX_OUTPUT_TOKENS,
 } from "./classifier-setup.js";
 import { DEFAULT_QUEUE, DistributedStore, HEARTBEAT_MS } from "./distributed-store.js";
+import type { DocumentClassifier } from "./document-classifier.js";
 import { classifyToRecord } from "./document-record.js";
 import { loadDocument } from "./documents.js";
 import { reportedParallelSlots } from "./host-slots.js";
@@ -32,8 +33,9 @@ export interface QueueWorkerOptions extends ClassificationSettings {
   input?: string;
   /** Jobs at once; never more than the host's reported parallel slots (default: the slots, else 2). */
   concurrency?: number;
-  categoriesFile?: string;
   contextTokens?: number;
+  /** Measure an untested text model's context with the guard before the first job (several loads). */
+  testContextFirst?: boolean;
   /** Environment the provider is configured from (default process.env). */
   env?: Record<string, string | undefined>;
   /** How long a job stays with a worker that stopped answering before another takes it (default 30 s). */
@@ -60,11 +62,11 @@ function isHostUnreachable(error: unknown): boolean {
 export async function runQueueWorker(options: QueueWorkerOptions): Promise<{ stored: number }> {
   const queue = options.queue ?? DEFAULT_QUEUE;
   const id = options.id ?? `${hostname()}-${process.pid}`;
-  const categories = await loadCategories(options.categoriesFile ?? DEFAULT_CATEGORIES_FILE);
   const providers = await connectProviders({
     env: options.env,
     maxOutputTokens: options.maxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS,
     contextTokens: options.contextTokens,
+    testContextFirst: options.testContextFirst,
     simulatorFallback: false,
   });
   const store = new DistributedStore(options.redisUrl, queue);
@@ -80,7 +82,18 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<{ sto
       : undefined;
     const wanted = options.concurrency ?? slots ?? 2;
     const concurrency = Math.max(1, slots === undefined ? wanted : Math.min(wanted, slots));
-    const classifier = createClassifier(categories, providers, options);
+    // The categories come with the queue (set by its producer); a classifier per label set seen.
+    const classifiers = new Map<string, DocumentClassifier>();
+    const classifierForQueue = async () => {
+      const json = await store.categoriesJson();
+      if (json === undefined) throw new Error(`Queue "${queue}" has no categories: enqueue with main.ts.`);
+      let classifier = classifiers.get(json);
+      if (!classifier) {
+        classifier = createClassifier(JSON.parse(json) as Category[], providers, options);
+        classifiers.set(json, classifier);
+      }
+      return classifier;
+    };
     const lockMs = options.lockMs ?? DEFAULT_LOCK_MS;
 
     const classifyJob = async (job: Job<JobData>) => {
@@ -90,7 +103,7 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<{ sto
       const record = await classifyToRecord(
         data.file,
         () => loadDocument(join(root, data.file)),
-        classifier,
+        await classifierForQueue(),
         providers,
         undefined,
         isHostUnreachable,

@@ -7,7 +7,6 @@
  */
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { loadCategories } from "./categories.js";
 import {
   checkRedisReachable,
   EXIT_CODES,
@@ -27,11 +26,12 @@ const USAGE = `Usage: npx tsx examples/categorize/worker.ts --redis URL [options
   --input DIR          where this machine sees the enqueued folder, if not at the producer's path
   --concurrency N      jobs at once, capped at the host's parallel slots (default: the slots, else 2)
   --registry FILE      context guard registry for this host (default: LMSTUDIO_GUARD_REGISTRY, else LM Studio's)
-  --categories FILE    the same categories file the producer uses (default: examples/categorize/categories.json)
+  --test-context-first measure the text model's usable context with the guard before the first job
   --vote-below X       confidence under which pages vote one by one (default 0.6)
   --context-tokens N   size prompts for this context instead of the model's loaded one
   --lock-seconds S     how long a job stays with a worker that stopped answering (default 30)
 LMSTUDIO_BASE_URL and the other provider variables choose this worker's LM Studio; no simulator stands in.
+The categories come with the queue (main.ts stores its categories file there).
 Ctrl-C (or SIGTERM) finishes the jobs in flight, then stops; a second Ctrl-C stops at once
 (the queue hands those jobs to another worker).
 Exit codes: 0 stopped cleanly; 1 could not run (Redis or LM Studio unreachable); 2 bad input.`;
@@ -45,7 +45,7 @@ async function main(): Promise<number> {
       input: { type: "string" },
       concurrency: { type: "string" },
       registry: { type: "string" },
-      categories: { type: "string" },
+      "test-context-first": { type: "boolean", default: false },
       "vote-below": { type: "string" },
       "context-tokens": { type: "string" },
       "lock-seconds": { type: "string" },
@@ -66,8 +66,6 @@ async function main(): Promise<number> {
   const lockSeconds = positiveNumberOption("--lock-seconds", values["lock-seconds"]);
   const input =
     values.input === undefined ? undefined : await existingFolder("--input", resolve(values.input));
-  // Validated here so a bad file is a usage error before anything connects.
-  if (values.categories !== undefined) await loadCategories(values.categories);
   await checkRedisReachable(redisUrl);
 
   const stop = new AbortController();
@@ -87,7 +85,7 @@ async function main(): Promise<number> {
     id: values.id,
     input,
     concurrency,
-    categoriesFile: values.categories,
+    testContextFirst: values["test-context-first"],
     voteBelow,
     contextTokens,
     env,

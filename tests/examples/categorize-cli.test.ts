@@ -10,7 +10,11 @@ import {
   UsageError,
   wholeNumberOption,
 } from "../../examples/categorize/cli-input.js";
-import { checkRedisUrl, RedisUrlError } from "../../examples/categorize/distributed-store.js";
+import {
+  checkRedisUrl,
+  QueueCategoriesError,
+  RedisUrlError,
+} from "../../examples/categorize/distributed-store.js";
 import { LabelsFileError } from "../../examples/categorize/labels.js";
 
 /**
@@ -73,16 +77,11 @@ describe("examples/categorize: bad input", () => {
     expect(result.stderr).not.toMatch(STACK_LINE);
   });
 
-  it("worker.ts with a categories file that is not there exits 2", { timeout: 60_000 }, async () => {
-    const missing = await run(WORKER, [
-      "--redis",
-      "redis://127.0.0.1:1",
-      "--categories",
-      "/nonexistent.json",
-    ]);
-    expect(missing.code).toBe(EXIT_CODES.usage);
-    expect(missing.stderr).toContain("Cannot read categories file /nonexistent.json");
-    expect(missing.stderr).not.toMatch(STACK_LINE);
+  it("worker.ts with a bad --concurrency exits 2", { timeout: 60_000 }, async () => {
+    const result = await run(WORKER, ["--redis", "redis://127.0.0.1:1", "--concurrency", "abc"]);
+    expect(result.code).toBe(EXIT_CODES.usage);
+    expect(result.stderr).toContain('--concurrency must be a whole number of at least 1, got "abc".');
+    expect(result.stderr).not.toMatch(STACK_LINE);
   });
 
   it("option checks name the option and the value", () => {
@@ -100,6 +99,7 @@ describe("examples/categorize: bad input", () => {
     expect(failureMessage(new UsageError("bad")).exitCode).toBe(EXIT_CODES.usage);
     expect(failureMessage(new CategoriesFileError("bad")).exitCode).toBe(EXIT_CODES.usage);
     expect(failureMessage(new LabelsFileError("bad")).exitCode).toBe(EXIT_CODES.usage);
+    expect(failureMessage(new QueueCategoriesError("bad")).exitCode).toBe(EXIT_CODES.usage);
     const unknownOption = Object.assign(new TypeError("Unknown option '--x'"), {
       code: "ERR_PARSE_ARGS_UNKNOWN_OPTION",
     });

@@ -6,8 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorkerProcess, type WorkerProcess } from "../../bench/categorize-worker-process.js";
 import { type RedisServer, startRedisServer } from "../../bench/redis-server.js";
 import { type SimulatorProcess, startSimulatorProcess } from "../../bench/simulator-process.js";
+import { loadCategories } from "../../examples/categorize/categories.js";
 import { type DistributedRun, runDistributed } from "../../examples/categorize/distributed-run.js";
-import { DistributedStore } from "../../examples/categorize/distributed-store.js";
+import { DistributedStore, QueueCategoriesError } from "../../examples/categorize/distributed-store.js";
 import { enqueueFolder } from "../../examples/categorize/producer.js";
 import { type QueueWorkerEvent, runQueueWorker } from "../../examples/categorize/queue-worker.js";
 import { errorRecord } from "../../examples/categorize/result-record.js";
@@ -20,7 +21,13 @@ import { startSimulator } from "../../src/testing/index.js";
  * own processes, the way a team would run it on several machines.
  */
 
-/** A worker process on the queue with its own simulator and registry; jobs lost after 2 s. */
+const categories = await loadCategories();
+
+/**
+ * A worker process on the queue with its own simulator and registry. A killed worker's jobs go to
+ * another after 5 s: longer than the 3 s of silence that mark a worker lost, so the run cannot
+ * finish before the kill shows.
+ */
 function startWorker(id: string, redisUrl: string, baseUrl: string, root: string): Promise<WorkerProcess> {
   return startWorkerProcess({
     id,
@@ -28,7 +35,7 @@ function startWorker(id: string, redisUrl: string, baseUrl: string, root: string
     baseUrl,
     registryPath: join(root, `registry-${id}.json`),
     concurrency: 2,
-    lockSeconds: 2,
+    lockSeconds: 5,
   });
 }
 
@@ -50,13 +57,18 @@ describe("distributed categorization: enqueueing", () => {
     const input = join(root, "documents");
     const labels = await generateSamples(input);
     await copyFile(join(input, "invoice_final.pdf"), join(input, "invoice_final_copy.pdf"));
-    const first = await enqueueFolder({ redisUrl: redis.url, queue: "dedupe", input });
+    const first = await enqueueFolder({ redisUrl: redis.url, queue: "dedupe", input, categories });
     const documents = Object.keys(labels).length + 1;
     expect(first.files).toHaveLength(documents);
     expect(first.added).toBe(documents - 1);
     expect(first.hashes.get("invoice_final_copy.pdf")).toBe(first.hashes.get("invoice_final.pdf"));
-    const second = await enqueueFolder({ redisUrl: redis.url, queue: "dedupe", input });
+    const second = await enqueueFolder({ redisUrl: redis.url, queue: "dedupe", input, categories });
     expect(second).toMatchObject({ added: 0, alreadyQueued: documents - 1, alreadyDone: 0 });
+    // The queue keeps the label set it was started with; another one is refused, not mixed in.
+    const other = categories.slice(1);
+    await expect(
+      enqueueFolder({ redisUrl: redis.url, queue: "dedupe", input, categories: other }),
+    ).rejects.toBeInstanceOf(QueueCategoriesError);
     const client = new Redis(redis.url);
     try {
       expect(await client.zcard("bull:dedupe:prioritized")).toBe(documents - 1);
@@ -77,7 +89,7 @@ describe("distributed categorization: enqueueing", () => {
     const input = join(root, "redelivery");
     await generateSamples(input);
     const queue = "redelivery";
-    const enqueued = await enqueueFolder({ redisUrl: redis.url, queue, input });
+    const enqueued = await enqueueFolder({ redisUrl: redis.url, queue, input, categories });
     // As if an earlier attempt stored this result and died before BullMQ marked the job done.
     const store = new DistributedStore(redis.url, queue);
     const earlier = {
@@ -115,6 +127,7 @@ describe("distributed categorization: enqueueing", () => {
     try {
       const run = await runDistributed({
         redisUrl: redis.url,
+        categories,
         queue,
         input,
         out: join(root, "redelivery-out"),
@@ -175,7 +188,13 @@ describe("distributed categorization: a worker killed mid-run", () => {
       }
     }, 50);
     try {
-      run = await runDistributed({ redisUrl: redis.url, input, out: join(root, "results"), pollMs: 200 });
+      run = await runDistributed({
+        redisUrl: redis.url,
+        categories,
+        input,
+        out: join(root, "results"),
+        pollMs: 200,
+      });
     } finally {
       clearInterval(killer);
       client.disconnect();
@@ -255,6 +274,7 @@ describe("distributed categorization: a worker killed mid-run", () => {
     expect(workers[1]!.child.exitCode).toBe(0);
     const again = await runDistributed({
       redisUrl: redis.url,
+      categories,
       input: join(root, "documents"),
       out: join(root, "results"),
       pollMs: 100,
