@@ -1,6 +1,7 @@
 import { copyFile, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { UnrecoverableError, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorkerProcess, type WorkerProcess } from "../../bench/categorize-worker-process.js";
@@ -153,6 +154,39 @@ describe("distributed categorization: enqueueing", () => {
       await worker;
       await store.close();
       await simulator.close();
+    }
+  });
+  it("a job the queue gives up on becomes an error row instead of a wait without end", async () => {
+    const input = join(root, "failing");
+    await generateTextCorpus(input, 3);
+    const queue = "failing";
+    // A worker whose every job fails for good (BullMQ does not retry an UnrecoverableError).
+    const failing = new Worker(
+      queue,
+      async () => {
+        throw new UnrecoverableError("the host refused the document");
+      },
+      { connection: { url: redis.url, maxRetriesPerRequest: null } },
+    );
+    try {
+      const run = await runDistributed({
+        redisUrl: redis.url,
+        categories,
+        queue,
+        input,
+        out: join(root, "failing-out"),
+        pollMs: 100,
+      });
+      expect(run.complete).toBe(true);
+      expect(run.records).toHaveLength(3);
+      for (const record of run.records) {
+        expect(record).toMatchObject({
+          status: "error",
+          error: "Error: queue gave up: the host refused the document",
+        });
+      }
+    } finally {
+      await failing.close();
     }
   });
 });
