@@ -200,6 +200,7 @@ describe("distributed categorization: a worker killed mid-run", () => {
   let run: DistributedRun;
   let killedAt = 0;
   let reportHtml: string;
+  const progress: Array<{ file: string; worker?: string }> = [];
 
   beforeAll(async () => {
     redis = await startRedisServer();
@@ -228,6 +229,9 @@ describe("distributed categorization: a worker killed mid-run", () => {
         input,
         out: join(root, "results"),
         pollMs: 200,
+        onEvent: (event) => {
+          if (event.type === "finished") progress.push({ file: event.record.file, worker: event.worker });
+        },
       });
     } finally {
       clearInterval(killer);
@@ -276,6 +280,12 @@ describe("distributed categorization: a worker killed mid-run", () => {
     expect(new Set(lines.map((line) => JSON.parse(line).file)).size).toBe(documents);
     const csvRows = (await readFile(run.csvPath, "utf8")).trim().split("\r\n");
     expect(csvRows).toHaveLength(documents + 1);
+  });
+
+  it("reports progress for every document, from both workers", () => {
+    expect(progress).toHaveLength(documents);
+    expect(new Set(progress.map(({ file }) => file)).size).toBe(documents);
+    expect(new Set(progress.map(({ worker }) => worker))).toEqual(new Set(["worker-a", "worker-b"]));
   });
 
   it("shares the work between both hosts, each through its own simulator", () => {
