@@ -25,6 +25,8 @@ export interface DistributedRunOptions {
   out: string;
   /** The label set; stored with the queue, so every worker classifies against it. */
   categories: readonly Category[];
+  /** Classify again the documents whose result is an error. */
+  retryErrors?: boolean;
   /** How often results are collected (default 500 ms). */
   pollMs?: number;
   /** Stop waiting when no result arrived for this long (default 10 min); what is done is still joined. */
@@ -35,7 +37,7 @@ export interface DistributedRunOptions {
 
 export type DistributedEvent =
   | PipelineEvent
-  | { type: "enqueued"; added: number; alreadyQueued: number; alreadyDone: number }
+  | { type: "enqueued"; added: number; alreadyQueued: number; alreadyDone: number; retried: number }
   | { type: "no-workers" };
 
 export interface DistributedRun extends PipelineRun {
@@ -76,6 +78,7 @@ export async function runDistributed(options: DistributedRunOptions): Promise<Di
     queue: queueName,
     input: options.input,
     categories: options.categories,
+    retryErrors: options.retryErrors,
     signal: options.signal,
   });
   options.onEvent?.({
@@ -83,6 +86,7 @@ export async function runDistributed(options: DistributedRunOptions): Promise<Di
     added: enqueued.added,
     alreadyQueued: enqueued.alreadyQueued,
     alreadyDone: enqueued.alreadyDone,
+    retried: enqueued.retried,
   });
   const filesByHash = new Map<string, string[]>();
   for (const file of enqueued.files) {

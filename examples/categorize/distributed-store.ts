@@ -107,6 +107,11 @@ export class DistributedStore {
     return (await this.redis.hsetnx(this.resultsKey, hash, JSON.stringify(result))) === 1;
   }
 
+  /** Forgets a result, so the document can be classified again (retrying failed documents). */
+  async deleteResult(hash: string): Promise<void> {
+    await this.redis.hdel(this.resultsKey, hash);
+  }
+
   async hasResult(hash: string): Promise<boolean> {
     return (await this.redis.hexists(this.resultsKey, hash)) === 1;
   }

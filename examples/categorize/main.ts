@@ -43,7 +43,7 @@ const USAGE = `Usage: npx tsx examples/categorize/main.ts [options]
                        in distributed mode it is stored with the queue and every worker uses it
   --labels FILE        labels.csv (file,category) to evaluate against (default: labels.csv or labels.json in --input)
   --resume / --no-resume   skip files already in results.jsonl (default) / start over (local mode)
-  --retry-errors       with --resume, classify files whose last result was an error again (local mode)
+  --retry-errors       classify files whose last result was an error again
   --vote-below X       confidence under which pages vote one by one, and results count as abstentions (default ${DEFAULT_VOTE_BELOW})
   --context-tokens N   size prompts for this context instead of the model's loaded one
   --no-group           keep file order instead of all vision documents first, then all text ones
@@ -146,7 +146,7 @@ async function main(): Promise<number> {
       console.log(`Documents are sized to ${event.contextSource}.`);
     } else if (event.type === "enqueued") {
       console.log(
-        `Queue: ${event.added} documents added, ${event.alreadyQueued} already queued, ${event.alreadyDone} already done.`,
+        `Queue: ${event.added} documents added (${event.retried} failed ones again), ${event.alreadyQueued} already queued, ${event.alreadyDone} already done.`,
       );
     } else if (event.type === "no-workers") {
       console.error(
@@ -167,6 +167,7 @@ async function main(): Promise<number> {
       input,
       out,
       categories,
+      retryErrors: values["retry-errors"],
       giveUpAfterMs: giveUpAfter === undefined ? undefined : giveUpAfter * 1000,
       signal: abort.signal,
       onEvent,

@@ -19,6 +19,8 @@ export interface EnqueueOptions {
   input: string;
   /** Stored with the queue for its workers; must match what the queue was started with. */
   categories: readonly Category[];
+  /** Classify again the documents whose stored result is an error (their result and job are dropped first). */
+  retryErrors?: boolean;
   signal?: AbortSignal;
 }
 
@@ -32,6 +34,8 @@ export interface EnqueueOutcome {
   alreadyQueued: number;
   /** Hashes that already have a result. */
   alreadyDone: number;
+  /** Hashes whose error result was dropped and which were enqueued again (with retryErrors). */
+  retried: number;
 }
 
 /** Whether a document has a page only a vision model can read; unreadable ones count as text (the worker records the error). */
@@ -68,12 +72,20 @@ export async function enqueueFolder(options: EnqueueOptions): Promise<EnqueueOut
   let added = 0;
   let alreadyQueued = 0;
   let alreadyDone = 0;
+  let retried = 0;
   try {
     await store.connect();
     await store.setCategories(options.categories);
     const done = await store.results([...firstFile.keys()]);
     const jobs: Parameters<typeof queue.addBulk>[0] = [];
     for (const [hash, file] of firstFile) {
+      if (options.retryErrors && done.get(hash)?.record.status === "error") {
+        // The old job keeps the id taken until it is removed; then the add below is a new job.
+        await (await queue.getJob(hash))?.remove();
+        await store.deleteResult(hash);
+        done.delete(hash);
+        retried++;
+      }
       if (done.has(hash)) alreadyDone++;
       else if (await queue.getJob(hash)) alreadyQueued++;
       else {
@@ -94,5 +106,5 @@ export async function enqueueFolder(options: EnqueueOptions): Promise<EnqueueOut
     await queue.close();
     await store.close();
   }
-  return { files, hashes, added, alreadyQueued, alreadyDone };
+  return { files, hashes, added, alreadyQueued, alreadyDone, retried };
 }

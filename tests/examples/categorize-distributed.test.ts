@@ -156,7 +156,7 @@ describe("distributed categorization: enqueueing", () => {
       await simulator.close();
     }
   });
-  it("a job the queue gives up on becomes an error row instead of a wait without end", async () => {
+  it("a job the queue gives up on becomes an error row, and --retry-errors classifies it again", async () => {
     const input = join(root, "failing");
     await generateTextCorpus(input, 3);
     const queue = "failing";
@@ -187,6 +187,43 @@ describe("distributed categorization: enqueueing", () => {
       }
     } finally {
       await failing.close();
+    }
+    // --retry-errors drops the error results and their jobs, and a working host classifies them.
+    const simulator = await startSimulator({ loadTimeScale: 0 });
+    const stop = new AbortController();
+    const worker = runQueueWorker({
+      redisUrl: redis.url,
+      queue,
+      id: "healthy",
+      signal: stop.signal,
+      env: {
+        LLM_PROVIDER: "lmstudio",
+        LMSTUDIO_BASE_URL: simulator.baseUrl,
+        LMSTUDIO_MODEL: "qwen2.5-7b-instruct",
+        LMSTUDIO_VISION_MODEL: "qwen2-vl-2b-instruct",
+        LMSTUDIO_GUARD_REGISTRY: join(root, "registry-healthy.json"),
+      },
+    });
+    try {
+      const out = join(root, "failing-out");
+      const rerun = await runDistributed({ redisUrl: redis.url, categories, queue, input, out, pollMs: 100 });
+      expect(rerun.skipped).toBe(3);
+      expect(rerun.records.every(({ status }) => status === "error")).toBe(true);
+      const retried = await runDistributed({
+        redisUrl: redis.url,
+        categories,
+        queue,
+        input,
+        out,
+        pollMs: 100,
+        retryErrors: true,
+      });
+      expect(retried.records.map(({ status }) => status)).toEqual(["ok", "ok", "ok"]);
+      expect(retried.classified).toBe(3);
+    } finally {
+      stop.abort();
+      await worker;
+      await simulator.close();
     }
   });
 });
