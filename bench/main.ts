@@ -1,11 +1,12 @@
 /**
  * `npm run bench`: every benchmark against the simulator on loopback, ratios measured in one run.
- *   npm run bench -- [--only import,chat,embeddings,context,categorize] [--quick]
+ *   npm run bench -- [--only import,chat,embeddings,context,categorize,distributed] [--quick]
  * Not part of `npm test`; nothing here asserts a time.
  */
 import { cpus, totalmem } from "node:os";
 import { parseArgs } from "node:util";
 import { benchCategorize } from "./categorize.js";
+import { benchDistributedScaling, benchModelGrouping } from "./categorize-distributed.js";
 import { benchChat } from "./chat.js";
 import { benchContextSearch } from "./context-search.js";
 import { benchEmbeddings } from "./embeddings.js";
@@ -15,7 +16,7 @@ import { startSimulatorProcess } from "./simulator-process.js";
 const { values } = parseArgs({
   options: { only: { type: "string" }, quick: { type: "boolean", default: false } },
 });
-const ALL = ["import", "chat", "embeddings", "context", "categorize"] as const;
+const ALL = ["import", "chat", "embeddings", "context", "categorize", "distributed"] as const;
 const selected = new Set(values.only ? values.only.split(",") : ALL);
 const quick = values.quick;
 
@@ -48,4 +49,10 @@ try {
 }
 // The context search runs its own in-process simulator with the 32-model population and instant loads.
 if (selected.has("context")) console.log(`${await benchContextSearch()}\n`);
+// Its own redis-server and two simulator processes, one per worker.
+if (selected.has("distributed")) {
+  console.log(`${await benchDistributedScaling(quick ? 1 : 3, quick ? 60 : 200, 0)}\n`);
+  console.log(`${await benchDistributedScaling(quick ? 1 : 3, quick ? 30 : 80, 250)}\n`);
+  console.log(`${await benchModelGrouping()}\n`);
+}
 console.log(`total ${((performance.now() - started) / 1000).toFixed(0)} s`);

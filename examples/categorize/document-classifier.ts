@@ -82,21 +82,48 @@ export class DocumentClassifier {
     });
   }
 
+  /**
+   * The text model's head + tail selection, when it includes no page without text. A document made
+   * only of such pages never asks for the text model's context, which may load that model.
+   */
+  private async textSelection(
+    pages: readonly DocumentPage[],
+  ): Promise<{ budget: number; selected: SelectedPage[]; needsVision: boolean } | undefined> {
+    if (pages.every(({ needsVision }) => needsVision)) return undefined;
+    const budget = await this.budget(this.settings.text);
+    const selected = this.select(pages, budget);
+    return { budget, selected, needsVision: selected.some(({ needsVision }) => needsVision) };
+  }
+
+  /** The model for a head + tail pass over `pages`: the vision model if any chosen page has no text. */
+  private async firstSelection(
+    pages: readonly DocumentPage[],
+  ): Promise<{ slot: ModelSlot; budget: number; selected: SelectedPage[] }> {
+    const text = await this.textSelection(pages);
+    if (text && !text.needsVision) return { slot: this.settings.text, ...text };
+    const budget = await this.budget(this.settings.vision);
+    return { slot: this.settings.vision, budget, selected: this.select(pages, budget) };
+  }
+
+  /**
+   * Which model the document's first pass goes to, so a run can send all vision documents before
+   * all text ones: a host that keeps one just-in-time model then loads each model once instead of
+   * swapping them by turns. (A page vote on a mixed document may still use both.)
+   */
+  async firstPassModel(document: LoadedDocument): Promise<"text" | "vision"> {
+    // Deciding without a context where possible: asking for one may load the text model early.
+    if (!document.pages.some(({ needsVision }) => needsVision)) return "text";
+    const text = await this.textSelection(document.pages);
+    return text && !text.needsVision ? "text" : "vision";
+  }
+
   /** Head + tail of `pages` in one request, on the vision model if any chosen page has no text. */
   private async pass(
     document: LoadedDocument,
     pages: readonly DocumentPage[],
     signal?: AbortSignal,
   ): Promise<PassResult> {
-    const { text, vision } = this.settings;
-    let slot = text;
-    let budget = await this.budget(text);
-    let selected = this.select(pages, budget);
-    if (selected.some((page) => page.needsVision)) {
-      slot = vision;
-      budget = await this.budget(vision);
-      selected = this.select(pages, budget);
-    }
+    let { slot, budget, selected } = await this.firstSelection(pages);
     for (let attempt = 1; ; attempt++) {
       if (selected.length === 0) {
         throw new Error(

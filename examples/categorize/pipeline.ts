@@ -1,23 +1,29 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DEFAULT_CATEGORIES_FILE, loadCategories } from "./categories.js";
-import { classificationSchema } from "./classification-schema.js";
-import { type DocumentClassification, DocumentClassifier } from "./document-classifier.js";
-import { loadDocument } from "./documents.js";
+import {
+  type ClassificationSettings,
+  createClassifier,
+  DEFAULT_MAX_OUTPUT_TOKENS,
+} from "./classifier-setup.js";
+import type { DocumentClassifier } from "./document-classifier.js";
+import { classifyToRecord } from "./document-record.js";
+import { type LoadedDocument, loadDocument } from "./documents.js";
 import { listDocuments } from "./input-files.js";
-import { formatPageRanges } from "./page-selection.js";
 import { forEachBounded } from "./pool.js";
-import { type ConnectOptions, connectProviders, type ModelSlot, type Providers } from "./providers.js";
+import { type ConnectOptions, connectProviders, type Providers } from "./providers.js";
 import { errorRecord, type ResultRecord } from "./result-record.js";
 import { ResultsLog, readResults, writeCsv } from "./results-store.js";
 
 /**
  * The categorization run: list the folder, skip what results.jsonl already has, classify the rest
  * a few at a time, append each result as it finishes, rebuild results.csv. A failing document is
- * recorded as an error row and the run goes on.
+ * recorded as an error row and the run goes on. Documents go in two passes grouped by model (all
+ * that need the vision model first, then the text ones), so a host that keeps one just-in-time
+ * model loads each once instead of swapping them.
  */
 
-export interface PipelineOptions {
+export interface PipelineOptions extends ClassificationSettings {
   /** Folder of .pdf, .txt/.md and image files. */
   input: string;
   /** Folder for results.jsonl and results.csv (created if missing). */
@@ -30,14 +36,8 @@ export interface PipelineOptions {
   resume?: boolean;
   /** With resume, classify again the documents whose last result is an error (default false). */
   retryErrors?: boolean;
-  /** A first pass below this confidence triggers the page-wise vote (default 0.6). */
-  voteBelow?: number;
-  /** Most pages classified one by one in a vote (default 8). */
-  maxVotePages?: number;
-  /** Answer tokens reserved per request (default 400). */
-  maxOutputTokens?: number;
-  /** Prompt tokens one page image is assumed to cost (default 1024, enough for common local VLMs at 1568 px). */
-  imageTokens?: number;
+  /** Vision documents first, then text ones (default true); false keeps file order. */
+  groupByModel?: boolean;
   /** Fixed context size for every prompt instead of measuring the model's. */
   contextTokens?: number;
   contextSizer?: ConnectOptions["contextSizer"];
@@ -51,8 +51,10 @@ export interface PipelineOptions {
 
 export type PipelineEvent =
   | { type: "planned"; total: number; toDo: number; skipped: number }
+  | { type: "grouped"; vision: number; text: number }
   | { type: "connected"; description: string; simulatedInsteadOf?: string; contextSource: string }
-  | { type: "finished"; record: ResultRecord };
+  /** `worker` names the queue worker that classified it, in a distributed run. */
+  | { type: "finished"; record: ResultRecord; worker?: string };
 
 export interface PipelineRun {
   /** One record per input document, in file order (earlier runs' records included). */
@@ -63,39 +65,6 @@ export interface PipelineRun {
   csvPath: string;
   /** Set when the simulator stood in for an unreachable LM Studio. */
   simulatedInsteadOf?: string;
-}
-
-/** One line per field: reasons and quotes span lines in the model's answer but not in a spreadsheet row. */
-function oneLine(text: string): string {
-  return text.replace(/\s+/g, " ").trim();
-}
-
-function okRecord(
-  file: string,
-  result: DocumentClassification,
-  slot: ModelSlot,
-  timeMs: number,
-): ResultRecord {
-  return {
-    file,
-    status: "ok",
-    category: result.category,
-    confidence: result.confidence,
-    reason: oneLine(result.reason),
-    evidence_quote: oneLine(result.evidenceQuote),
-    evidence_page: result.evidencePage,
-    evidence_verified: result.evidenceVerified,
-    pages_used: formatPageRanges(result.pagesUsed),
-    page_count: result.pageCount,
-    method: result.method,
-    vision_used: result.visionUsed,
-    model: slot.name,
-    input_tokens: result.inputTokens,
-    output_tokens: result.outputTokens,
-    requests: result.requests,
-    time_ms: timeMs,
-    error: "",
-  };
 }
 
 export async function runCategorization(options: PipelineOptions): Promise<PipelineRun> {
@@ -123,7 +92,7 @@ export async function runCategorization(options: PipelineOptions): Promise<Pipel
   let simulatedInsteadOf: string | undefined;
   // Nothing to do means no connection at all: a finished run resumed costs no model requests.
   if (toDo.length > 0) {
-    const maxOutputTokens = options.maxOutputTokens ?? 400;
+    const maxOutputTokens = options.maxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS;
     const providers: Providers = await connectProviders({
       env: options.env,
       maxOutputTokens,
@@ -139,39 +108,36 @@ export async function runCategorization(options: PipelineOptions): Promise<Pipel
       contextSource: providers.contextSource,
     });
     try {
-      const classifier = new DocumentClassifier({
-        categories,
-        schema: classificationSchema(categories),
-        text: providers.text,
-        vision: providers.vision,
-        maxOutputTokens,
-        voteBelow: options.voteBelow ?? 0.6,
-        maxVotePages: options.maxVotePages ?? 8,
-        imageTokens: options.imageTokens ?? 1024,
-      });
+      const classifier = createClassifier(categories, providers, options);
       const log = new ResultsLog(jsonlPath);
-      await forEachBounded(
-        toDo,
-        options.concurrency ?? 2,
-        async (file) => {
-          const started = performance.now();
-          let record: ResultRecord;
-          try {
-            const document = await loadDocument(join(options.input, file));
-            const result = await classifier.classify(document, options.signal);
-            const slot = result.visionUsed ? providers.vision : providers.text;
-            record = okRecord(file, result, slot, Math.round(performance.now() - started));
-          } catch (error) {
-            // An interrupted document is not a failed one: leave it for the next run.
-            if (options.signal?.aborted) return;
-            record = errorRecord(file, error, Math.round(performance.now() - started));
-          }
-          log.append(record);
-          fresh.set(file, record);
-          options.onEvent?.({ type: "finished", record });
-        },
-        options.signal,
-      );
+      const record = (result: ResultRecord) => {
+        log.append(result);
+        fresh.set(result.file, result);
+        options.onEvent?.({ type: "finished", record: result });
+      };
+      const classify = async (file: string, document: () => Promise<LoadedDocument>) => {
+        const result = await classifyToRecord(file, document, classifier, providers, options.signal);
+        if (result) record(result);
+      };
+      const concurrency = options.concurrency ?? 2;
+      const load = (file: string) => () => loadDocument(join(options.input, file));
+      if (options.groupByModel === false) {
+        await forEachBounded(toDo, concurrency, (file) => classify(file, load(file)), options.signal);
+      } else {
+        const groups = await groupByFirstPassModel(
+          toDo,
+          options.input,
+          classifier,
+          concurrency,
+          record,
+          options.signal,
+        );
+        options.onEvent?.({ type: "grouped", vision: groups.vision.length, text: groups.text.length });
+        // One group after the other, never overlapping: the switch of models happens once.
+        for (const group of [groups.vision, groups.text]) {
+          await forEachBounded(group, concurrency, (file) => classify(file, load(file)), options.signal);
+        }
+      }
     } finally {
       await providers.close();
     }
@@ -193,5 +159,37 @@ export async function runCategorization(options: PipelineOptions): Promise<Pipel
     jsonlPath,
     csvPath,
     simulatedInsteadOf,
+  };
+}
+
+/**
+ * Reads each document once to see which model its first pass needs. A document that cannot be
+ * read is recorded as an error here, so neither group holds it.
+ */
+async function groupByFirstPassModel(
+  files: readonly string[],
+  input: string,
+  classifier: DocumentClassifier,
+  concurrency: number,
+  record: (result: ResultRecord) => void,
+  signal?: AbortSignal,
+): Promise<{ vision: string[]; text: string[] }> {
+  const model = new Map<string, "text" | "vision">();
+  await forEachBounded(
+    files,
+    concurrency,
+    async (file) => {
+      const started = performance.now();
+      try {
+        model.set(file, await classifier.firstPassModel(await loadDocument(join(input, file))));
+      } catch (error) {
+        if (!signal?.aborted) record(errorRecord(file, error, Math.round(performance.now() - started)));
+      }
+    },
+    signal,
+  );
+  return {
+    vision: files.filter((file) => model.get(file) === "vision"),
+    text: files.filter((file) => model.get(file) === "text"),
   };
 }

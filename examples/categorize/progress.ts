@@ -3,7 +3,8 @@ import type { PipelineEvent } from "./pipeline.js";
 
 /**
  * A progress bar on a terminal; on a pipe or in CI, one plain line per finished document,
- * since redrawn bars turn into noise in a log file.
+ * since redrawn bars turn into noise in a log file. In a distributed run the count covers every
+ * worker and each line names the worker that did it.
  */
 export function progressReporter(stream: NodeJS.WriteStream = process.stderr): {
   onEvent: (event: PipelineEvent) => void;
@@ -33,10 +34,11 @@ export function progressReporter(stream: NodeJS.WriteStream = process.stderr): {
       if (event.type !== "finished") return;
       done++;
       const { record } = event;
+      const by = event.worker ? ` [${event.worker}]` : "";
       const outcome =
         record.status === "ok" ? `${record.category} (${record.confidence})` : `error: ${record.error}`;
-      if (bar) bar.update(done, { file: `${record.file} -> ${outcome}` });
-      else stream.write(`[${done}/${total}] ${record.file} -> ${outcome}\n`);
+      if (bar) bar.update(done, { file: `${record.file} -> ${outcome}${by}` });
+      else stream.write(`[${done}/${total}] ${record.file} -> ${outcome}${by}\n`);
     },
     stop() {
       bar?.stop();

@@ -11,7 +11,13 @@ import type { SelectedPage } from "./page-selection.js";
  */
 
 export function systemPrompt(categories: readonly Category[]): string {
-  const labels = categories.map(({ name, description }) => `- ${name}: ${description}`).join("\n");
+  const labels = categories
+    .map(({ name, description, examples }) =>
+      examples.length > 0
+        ? `- ${name}: ${description} Examples: ${examples.join("; ")}.`
+        : `- ${name}: ${description}`,
+    )
+    .join("\n");
   return [
     "You sort documents from legal and medical case files into exactly one category.",
     "",

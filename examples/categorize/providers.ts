@@ -6,7 +6,7 @@ import {
   type ProviderConfig,
 } from "../../src/config/index.js";
 import { type ContextGuard, createContextGuard, type ModelLimits } from "../../src/context-guard/index.js";
-import { ChatLMStudio } from "../../src/index.js";
+import { ChatLMStudio, LMStudioUnreachableError } from "../../src/index.js";
 import { findModelInfo, listLMStudioModels, loadedContextLength } from "../../src/lmstudio/model-info.js";
 import { DEFAULT_MODELS, startSimulator } from "../../src/testing/index.js";
 
@@ -37,6 +37,8 @@ export interface Providers {
   simulatedInsteadOf?: string;
   /** How the text model's context was sized: the guard's tested limit, or why not. */
   contextSource: string;
+  /** The LM Studio server used, when the provider is LM Studio. */
+  lmstudio?: { baseUrl: string; apiKey?: string };
   close(): Promise<void>;
 }
 
@@ -59,6 +61,11 @@ export interface ConnectOptions {
    * `langchain-lmstudio test <model>` once instead); the simulator demo turns it on.
    */
   testContextFirst?: boolean;
+  /**
+   * Stand in the built-in simulator when LM Studio does not answer (default true, for the demo).
+   * A queue worker turns it off: scripted answers must never land in a shared result store.
+   */
+  simulatorFallback?: boolean;
 }
 
 /** When nothing says otherwise: LM Studio's own default load context, small enough for any local model. */
@@ -168,6 +175,9 @@ export async function connectProviders(options: ConnectOptions): Promise<Provide
   let testContextFirst = options.testContextFirst ?? false;
 
   if (config.provider === "lmstudio" && !(await lmStudioAnswers(config))) {
+    if (options.simulatorFallback === false) {
+      throw new LMStudioUnreachableError(config.lmstudio.baseUrl, "no answer to GET /api/v1/models");
+    }
     const simulator = await startSimulator({ loadTimeScale: 0, models: SIMULATED_MODELS });
     simulatedInsteadOf = config.lmstudio.baseUrl;
     closeSimulator = () => simulator.close();
@@ -223,6 +233,10 @@ export async function connectProviders(options: ConnectOptions): Promise<Provide
     description: `${config.provider}${server}: text model ${modelName(text)}, vision model ${modelName(vision)}`,
     simulatedInsteadOf,
     contextSource,
+    lmstudio:
+      config.provider === "lmstudio"
+        ? { baseUrl: config.lmstudio.baseUrl, apiKey: config.lmstudio.apiKey }
+        : undefined,
     close,
   };
 }

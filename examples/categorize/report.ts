@@ -1,6 +1,8 @@
+import type { Evaluation } from "./evaluation.js";
+import { formatScore } from "./report-html.js";
 import type { ResultRecord } from "./result-record.js";
 
-/** The on-screen summary: a fixed-width table of results and, with true labels, the accuracy. */
+/** The on-screen summary: a fixed-width table of results and, with true labels, the evaluation. */
 
 function cut(text: string, width: number): string {
   return text.length > width ? `${text.slice(0, width - 1)}~` : text;
@@ -34,30 +36,29 @@ export function resultsTable(records: readonly ResultRecord[]): string {
   return [line(header), line(widths.map((width) => "-".repeat(width))), ...rows.map(line)].join("\n");
 }
 
-export interface Accuracy {
-  correct: number;
-  labelled: number;
-  misses: Array<{ file: string; expected: string; got: string }>;
-}
-
-/** Over labelled files that have a result; an error row counts as a miss. */
-export function accuracy(records: readonly ResultRecord[], labels: Record<string, string>): Accuracy {
-  const misses: Accuracy["misses"] = [];
-  let labelled = 0;
-  for (const record of records) {
-    const expected = labels[record.file];
-    if (expected === undefined) continue;
-    labelled++;
-    const got = record.status === "ok" ? record.category : "(error)";
-    if (got !== expected) misses.push({ file: record.file, expected, got });
+/** The terminal's short evaluation: headline numbers, the weakest categories, where the details are. */
+export function evaluationSummary(evaluation: Evaluation, reportPath: string): string {
+  const { correct, decided, macro, abstentions, errors, misclassified } = evaluation;
+  const share = decided ? ((100 * correct) / decided).toFixed(1) : "0.0";
+  const lines = [
+    `Evaluation: ${correct}/${decided} decided documents correct (${share}%), macro F1 ${formatScore(macro.f1)}; ` +
+      `${abstentions.length} abstained (confidence < ${evaluation.abstainBelow}), ${errors.length} failed.`,
+  ];
+  const weakest = evaluation.classes
+    .filter(({ f1 }) => f1 !== undefined && f1 < 1)
+    .sort((a, b) => (a.f1 ?? 0) - (b.f1 ?? 0))
+    .slice(0, 3);
+  for (const scores of weakest) {
+    lines.push(
+      `  ${scores.category}: precision ${formatScore(scores.precision)}, recall ${formatScore(scores.recall)}, F1 ${formatScore(scores.f1)}`,
+    );
   }
-  return { correct: labelled - misses.length, labelled, misses };
-}
-
-export function accuracyLine({ correct, labelled, misses }: Accuracy): string {
-  const percent = labelled ? ((100 * correct) / labelled).toFixed(1) : "0.0";
-  const detail = misses.map(
-    ({ file, expected, got }) => `\n  miss: ${file}: expected ${expected}, got ${got}`,
-  );
-  return `Accuracy: ${correct}/${labelled} (${percent}%)${detail.join("")}`;
+  for (const miss of misclassified.slice(0, 5)) {
+    lines.push(
+      `  miss: ${miss.file}: labelled ${miss.expected}, model said ${miss.got} (${miss.confidence})`,
+    );
+  }
+  if (misclassified.length > 5) lines.push(`  … and ${misclassified.length - 5} more misclassified`);
+  lines.push(`Report: ${reportPath}`);
+  return lines.join("\n");
 }

@@ -122,6 +122,29 @@ export async function generateSamples(folder: string): Promise<Record<string, st
   return labels;
 }
 
+/**
+ * `count` distinct plain-text documents cycling through the sample texts (a numbered reference line
+ * makes each file's content, and so its hash, unique), with a labels.csv: a larger set for the
+ * distributed run's tests and benchmarks that costs no PDF or image work.
+ */
+export async function generateTextCorpus(folder: string, count: number): Promise<Record<string, string>> {
+  await mkdir(folder, { recursive: true });
+  const sources = [...TEXT_PDF_SAMPLES, ...PLAIN_TEXT_SAMPLES];
+  const labels: Record<string, string> = {};
+  const width = String(count).length;
+  for (let i = 0; i < count; i++) {
+    const source = sources[i % sources.length]!;
+    const number = String(i + 1).padStart(width, "0");
+    const file = `doc_${number}_${source.file.replace(/\.\w+$/, "")}.txt`;
+    await writeFile(join(folder, file), `File reference ${number}\n\n${plainText(source)}`);
+    labels[file] = source.label;
+  }
+  const rows = Object.entries(labels).map(([file, label]) => `${file},${label}`);
+  // Written last: its presence means the set is complete.
+  await writeFile(join(folder, "labels.csv"), `file,category\n${rows.join("\n")}\n`);
+  return labels;
+}
+
 /** The true categories, when the folder has a labels.json. */
 export async function readLabels(folder: string): Promise<Record<string, string> | undefined> {
   try {

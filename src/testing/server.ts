@@ -102,6 +102,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       const kv = state.findInstance(identifier)?.kv;
       return kv && { parallel: kv.settings.parallel, unifiedKvCache: kv.settings.unified, ...kv.stats };
     },
+    loadCounts: () => ({ ...state.counts }),
     close: async () => {
       clearInterval(ttlSweep);
       for (const client of wss.clients) client.terminate();

@@ -73,6 +73,8 @@ export class SimulatorState {
   readonly catalog = new Map<string, CatalogModel>();
   instances: LoadedInstance[] = [];
   private referenceCounter = 0;
+  /** Every model load and every JIT auto-eviction since start: what a caller's request order costs. */
+  readonly counts = { loads: 0, jitEvictions: 0 };
   /** Engines of unloaded instances still freeing their memory. */
   private readonly releasing = new Set<Promise<void>>();
   /** Added to the wall clock by `advanceClock`, so tests can make idle TTLs expire at once. */
@@ -245,6 +247,7 @@ export class SimulatorState {
       kv: new InstanceKvPool(plan.contextLength, plan.kvCache),
     };
     this.instances.push(instance);
+    this.counts.loads += 1;
     return instance;
   }
 
@@ -252,6 +255,7 @@ export class SimulatorState {
   evictOtherJitModels(): LoadedInstance[] {
     const evicted = this.instances.filter((i) => i.jit);
     this.instances = this.instances.filter((i) => !i.jit);
+    this.counts.jitEvictions += evicted.length;
     for (const instance of evicted) this.release(instance);
     return evicted;
   }

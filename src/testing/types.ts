@@ -173,5 +173,7 @@ export interface RunningSimulator {
   advanceClock(ms: number): LoadedInstanceView[];
   /** Slots, cache mode and token counts of a loaded instance (undefined when not loaded). */
   kvCache(identifier: string): KvCacheView | undefined;
+  /** Model loads and JIT auto-evictions since the simulator started. */
+  loadCounts(): { loads: number; jitEvictions: number };
   close(): Promise<void>;
 }
