@@ -4,6 +4,7 @@ import { LMSTUDIO_DEFAULT_BASE_URL, lmStudioSettings } from "../config/env.js";
 import { unreachableErrorFor } from "../lmstudio/connection-errors.js";
 import { LMStudioModelNotFoundError } from "../lmstudio/errors.js";
 import { guardInstanceId } from "../lmstudio/guard-instances.js";
+import { sdkUnavailableErrorFor } from "../lmstudio/sdk-endpoint.js";
 import { type AdmissionTicket, type InstanceBudget, instanceBudget } from "./admission.js";
 import { fitChat, imageTokens, messagesToTurns } from "./clamp.js";
 import {
@@ -95,6 +96,15 @@ interface Prepared {
 }
 
 const MAX_CACHED_COUNTS = 2000;
+
+function sdkUnavailable(error: unknown, baseUrl: string) {
+  return sdkUnavailableErrorFor(
+    error,
+    baseUrl,
+    "The context guard",
+    "turn contextGuard off for this server (requests are then not clamped to a tested context).",
+  );
+}
 
 export class ContextGuard implements ContextGuardLike {
   readonly host: ModelHost;
@@ -278,7 +288,7 @@ export class ContextGuard implements ContextGuardLike {
     const work = this.doPrepare(model, type, cached, signal)
       .catch((error: unknown) => {
         // A stopped server should read the same through the guard as without it: named, with the fix.
-        throw unreachableErrorFor(error, this.baseUrl) ?? error;
+        throw unreachableErrorFor(error, this.baseUrl) ?? sdkUnavailable(error, this.baseUrl) ?? error;
       })
       .finally(() => this.preparing.delete(model));
     this.preparing.set(model, work);

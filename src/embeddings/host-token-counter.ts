@@ -6,6 +6,7 @@ import {
   LMStudioUnreachableError,
 } from "../lmstudio/errors.js";
 import { fetchLMStudioJson } from "../lmstudio/fetch-json.js";
+import { sdkUnavailableErrorFor } from "../lmstudio/sdk-endpoint.js";
 import { type EmbeddingModelTokenizer, SdkEmbeddingTokenCounter } from "./sdk-token-counter.js";
 
 /** What the counter needs from the guard's model host (the one place that talks to the SDK). */
@@ -25,7 +26,14 @@ function typedHostError(error: unknown, baseUrl: string): unknown {
   if (error instanceof ModelHostError && error.kind === "disconnect") {
     return new LMStudioUnreachableError(baseUrl, error.detail, { cause: error });
   }
-  return error;
+  return (
+    sdkUnavailableErrorFor(
+      error,
+      baseUrl,
+      "LMStudioEmbeddings' long-input check (it counts tokens with the model's own tokenizer)",
+      "pass a tokenCounter of your own that matches the embedding model's tokenizer.",
+    ) ?? error
+  );
 }
 
 /**

@@ -5,4 +5,5 @@ export * from "./fetch-json.js";
 export * from "./guard-instances.js";
 export * from "./model-info.js";
 export * from "./optional-peer.js";
+export * from "./sdk-endpoint.js";
 export * from "./urls.js";
