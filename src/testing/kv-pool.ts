@@ -82,6 +82,8 @@ export class InstanceKvPool {
   constructor(
     readonly contextLength: number,
     readonly settings: KvCacheSettings,
+    /** Told each prediction's prompt size and the part really processed (the simulator totals them per model). */
+    private readonly onPrefill?: (promptTokens: number, processedPromptTokens: number) => void,
   ) {
     this.slots = Array.from({ length: Math.max(1, settings.parallel) }, (_, index) => ({
       index,
@@ -132,6 +134,7 @@ export class InstanceKvPool {
     slot.lastUsed = ++this.clock;
     this.stats.promptTokens += prompt.length;
     this.stats.processedPromptTokens += prompt.length - reused;
+    this.onPrefill?.(prompt.length, prompt.length - reused);
 
     const failedFlag = { value: false };
     let settle: () => void = () => undefined;

@@ -56,6 +56,8 @@ const JIT_TTL_MS = 60 * 60 * 1000;
 export class SimulatorState {
   readonly catalog = new Map<string, CatalogModel>();
   instances: LoadedInstance[] = [];
+  /** Prompt tokens of every prediction per model key, and those really processed (the prefill cost). */
+  readonly prefill = new Map<string, { promptTokens: number; processedPromptTokens: number }>();
   private referenceCounter = 0;
   /** Engines of unloaded instances still freeing their memory. */
   private readonly releasing = new Set<Promise<void>>();
@@ -189,7 +191,13 @@ export class SimulatorState {
       ttlMs: plan.ttlMs,
       lastUsedTime: null,
       engine,
-      kv: new InstanceKvPool(plan.contextLength, plan.kvCache),
+      kv: new InstanceKvPool(plan.contextLength, plan.kvCache, (prompt, processed) => {
+        const totals = this.prefill.get(plan.model.key) ?? { promptTokens: 0, processedPromptTokens: 0 };
+        this.prefill.set(plan.model.key, {
+          promptTokens: totals.promptTokens + prompt,
+          processedPromptTokens: totals.processedPromptTokens + processed,
+        });
+      }),
     };
     this.instances.push(instance);
     return instance;

@@ -141,5 +141,10 @@ export interface RunningSimulator {
   loaded(): LoadedInstanceView[];
   /** Slots, cache mode and token counts of a loaded instance (undefined when not loaded). */
   kvCache(identifier: string): KvCacheView | undefined;
+  /**
+   * Every prediction's prompt tokens on all instances of a model, loaded or since unloaded, and those
+   * really processed (the rest came from a slot's cached prefix): the prefill cost of, e.g., a context search.
+   */
+  prefill(modelKey: string): { promptTokens: number; processedPromptTokens: number };
   close(): Promise<void>;
 }
