@@ -1,20 +1,22 @@
 /**
  * `npm run bench`: every benchmark against the simulator on loopback, ratios measured in one run.
- *   npm run bench -- [--only chat,embeddings,context,categorize] [--quick]
+ *   npm run bench -- [--only chat,embeddings,context,categorize,concurrency] [--quick]
  * Not part of `npm test`; nothing here asserts a time.
  */
 import { cpus, totalmem } from "node:os";
 import { parseArgs } from "node:util";
 import { benchCategorize } from "./categorize.js";
 import { benchChat } from "./chat.js";
+import { benchConcurrency } from "./concurrency.js";
 import { benchContextSearch } from "./context-search.js";
 import { benchEmbeddings } from "./embeddings.js";
+import { benchSearchPrefill } from "./search-prefill.js";
 import { startSimulatorProcess } from "./simulator-process.js";
 
 const { values } = parseArgs({
   options: { only: { type: "string" }, quick: { type: "boolean", default: false } },
 });
-const ALL = ["chat", "embeddings", "context", "categorize"] as const;
+const ALL = ["chat", "embeddings", "context", "categorize", "concurrency"] as const;
 const selected = new Set(values.only ? values.only.split(",") : ALL);
 const quick = values.quick;
 
@@ -44,5 +46,10 @@ try {
   await sim.stop();
 }
 // The context search runs its own in-process simulator with the 32-model population and instant loads.
-if (selected.has("context")) console.log(`${await benchContextSearch()}\n`);
+if (selected.has("context")) {
+  console.log(`${await benchContextSearch()}\n`);
+  console.log(`${await benchSearchPrefill()}\n`);
+}
+// In-process too: the simulator paces predictions so that concurrent ones overlap.
+if (selected.has("concurrency")) console.log(`${await benchConcurrency()}\n`);
 console.log(`total ${((performance.now() - started) / 1000).toFixed(0)} s`);
