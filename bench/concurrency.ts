@@ -50,7 +50,8 @@ export async function benchConcurrency(): Promise<string> {
       contextGuard: guard,
     });
     // A distinct prompt per request (no shared prefix), of about `share` of the tested context.
-    const prompt = (share: number, i: number) => `request ${i}: ${"abcd ".repeat(Math.round(TESTED * share))}`;
+    const prompt = (share: number, i: number) =>
+      `request ${i}: ${"abcd ".repeat(Math.round(TESTED * share))}`;
     await guarded.invoke("warm up");
     const run = async (chat: ChatLMStudio, share: number, concurrency: number) => {
       const started = performance.now();
