@@ -31,7 +31,7 @@ export async function benchSearchPrefill(): Promise<string> {
     for (const model of models) {
       const result = await guard.test(model.key, { seed: 11 });
       const usable = trueUsableContext(model, RESERVE);
-      const { promptTokens, processedPromptTokens } = sim.prefill(model.key);
+      const { promptTokens, processedPromptTokens } = sim.kvTotals(model.key);
       ratios.push(processedPromptTokens / usable);
       sent.push(promptTokens / usable);
       fills.push(result.probes.filter((p) => p.levels.L1.skipped !== true).length);

@@ -82,8 +82,8 @@ export class InstanceKvPool {
   constructor(
     readonly contextLength: number,
     readonly settings: KvCacheSettings,
-    /** Told each prediction's prompt size and the part really processed (the simulator totals them per model). */
-    private readonly onPrefill?: (promptTokens: number, processedPromptTokens: number) => void,
+    /** Told every change to `stats` (the simulator totals them per model, across loads). */
+    private readonly onStats?: (delta: KvPoolStats) => void,
   ) {
     this.slots = Array.from({ length: Math.max(1, settings.parallel) }, (_, index) => ({
       index,
@@ -134,7 +134,11 @@ export class InstanceKvPool {
     slot.lastUsed = ++this.clock;
     this.stats.promptTokens += prompt.length;
     this.stats.processedPromptTokens += prompt.length - reused;
-    this.onPrefill?.(prompt.length, prompt.length - reused);
+    this.onStats?.({
+      promptTokens: prompt.length,
+      processedPromptTokens: prompt.length - reused,
+      exhaustedPredictions: 0,
+    });
 
     const failedFlag = { value: false };
     let settle: () => void = () => undefined;
@@ -220,6 +224,7 @@ export class InstanceKvPool {
     if (active <= this.contextLength || this.running.size < 2) return;
     const failing = [...this.running.values()];
     this.stats.exhaustedPredictions += failing.length;
+    this.onStats?.({ promptTokens: 0, processedPromptTokens: 0, exhaustedPredictions: failing.length });
     for (const run of failing) {
       this.running.delete(run.lease.slot);
       run.fail();

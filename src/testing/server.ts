@@ -84,7 +84,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     injectFault: (fault) => faults.add(fault),
     clearFaults: () => faults.clear(),
     loaded: () => state.views(),
-    prefill: (modelKey) => state.prefill.get(modelKey) ?? { promptTokens: 0, processedPromptTokens: 0 },
+    kvTotals: (modelKey) =>
+      state.kvTotals.get(modelKey) ?? { promptTokens: 0, processedPromptTokens: 0, exhaustedPredictions: 0 },
     kvCache: (identifier) => {
       const kv = state.findInstance(identifier)?.kv;
       return kv && { parallel: kv.settings.parallel, unifiedKvCache: kv.settings.unified, ...kv.stats };

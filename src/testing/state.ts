@@ -1,6 +1,6 @@
 import type { InferenceBackend, ModelEngine } from "./backend.js";
 import { type CatalogModel, DEFAULT_MODELS, resolveModelSpec } from "./catalog.js";
-import { InstanceKvPool, type KvCacheSettings, resolveKvCacheSettings } from "./kv-pool.js";
+import { InstanceKvPool, type KvCacheSettings, type KvPoolStats, resolveKvCacheSettings } from "./kv-pool.js";
 import { guardrailRefusal } from "./messages.js";
 import type { PredictionTiming } from "./pooled-generation.js";
 import type { LMStudioVersionDialect, LoadedInstanceView, SimulatorOptions } from "./types.js";
@@ -56,8 +56,8 @@ const JIT_TTL_MS = 60 * 60 * 1000;
 export class SimulatorState {
   readonly catalog = new Map<string, CatalogModel>();
   instances: LoadedInstance[] = [];
-  /** Prompt tokens of every prediction per model key, and those really processed (the prefill cost). */
-  readonly prefill = new Map<string, { promptTokens: number; processedPromptTokens: number }>();
+  /** KV-pool counts per model key, over all its instances, loaded or since unloaded. */
+  readonly kvTotals = new Map<string, KvPoolStats>();
   private referenceCounter = 0;
   /** Engines of unloaded instances still freeing their memory. */
   private readonly releasing = new Set<Promise<void>>();
@@ -191,11 +191,16 @@ export class SimulatorState {
       ttlMs: plan.ttlMs,
       lastUsedTime: null,
       engine,
-      kv: new InstanceKvPool(plan.contextLength, plan.kvCache, (prompt, processed) => {
-        const totals = this.prefill.get(plan.model.key) ?? { promptTokens: 0, processedPromptTokens: 0 };
-        this.prefill.set(plan.model.key, {
-          promptTokens: totals.promptTokens + prompt,
-          processedPromptTokens: totals.processedPromptTokens + processed,
+      kv: new InstanceKvPool(plan.contextLength, plan.kvCache, (delta) => {
+        const totals = this.kvTotals.get(plan.model.key) ?? {
+          promptTokens: 0,
+          processedPromptTokens: 0,
+          exhaustedPredictions: 0,
+        };
+        this.kvTotals.set(plan.model.key, {
+          promptTokens: totals.promptTokens + delta.promptTokens,
+          processedPromptTokens: totals.processedPromptTokens + delta.processedPromptTokens,
+          exhaustedPredictions: totals.exhaustedPredictions + delta.exhaustedPredictions,
         });
       }),
     };

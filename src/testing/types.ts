@@ -142,9 +142,9 @@ export interface RunningSimulator {
   /** Slots, cache mode and token counts of a loaded instance (undefined when not loaded). */
   kvCache(identifier: string): KvCacheView | undefined;
   /**
-   * Every prediction's prompt tokens on all instances of a model, loaded or since unloaded, and those
-   * really processed (the rest came from a slot's cached prefix): the prefill cost of, e.g., a context search.
+   * The same counts as `kvCache` summed over every instance of a model, loaded or since unloaded: e.g. the
+   * prompt tokens a context search really prefilled (the rest came from a slot's cached prefix).
    */
-  prefill(modelKey: string): { promptTokens: number; processedPromptTokens: number };
+  kvTotals(modelKey: string): Omit<KvCacheView, "parallel" | "unifiedKvCache">;
   close(): Promise<void>;
 }

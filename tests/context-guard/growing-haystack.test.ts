@@ -52,7 +52,7 @@ describe("the context search's prefill cost", () => {
         (p) => !p.loaded && p.levels.L1.skipped !== true,
       ).length;
       expect(fillsOnReusedInstances).toBeGreaterThan(0);
-      const { promptTokens, processedPromptTokens } = sim.prefill(key);
+      const { promptTokens, processedPromptTokens } = sim.kvTotals(key);
       expect(processedPromptTokens).toBeLessThan(promptTokens * 0.8);
       expect(processedPromptTokens).toBeGreaterThan(0);
     } finally {
