@@ -7,6 +7,7 @@ import { guardInstanceId } from "../lmstudio/guard-instances.js";
 import { sdkUnavailableErrorFor } from "../lmstudio/sdk-endpoint.js";
 import { type AdmissionTicket, type InstanceBudget, instanceBudget } from "./admission.js";
 import { fitChat, imageTokens, messagesToTurns } from "./clamp.js";
+import { searchEmbeddingInput } from "./embedding-search.js";
 import {
   DEFAULT_KV_CACHE,
   type DownloadedModel,
@@ -194,8 +195,7 @@ export class ContextGuard implements ContextGuardLike {
     const usable = (e: RegistryEntry | undefined) =>
       e?.testedMax !== undefined && e.methodVersion === TEST_METHOD_VERSION ? e : undefined;
     const policy = this.options.untested ?? (this.options.testOnFirstUse ? "measure" : "fail");
-    // The search measures LLMs; embedding models fall back to their declared maximum until tested.
-    if (!usable(entry) && policy === "measure" && options.measure !== false && info.type === "llm") {
+    if (!usable(entry) && policy === "measure" && options.measure !== false) {
       this.warn(
         `"${info.key}" has no tested context on LM Studio ${identity.lmStudioVersion}: measuring it now ` +
           "(several loads and long prompts; this can take minutes on large contexts).",
@@ -255,6 +255,19 @@ export class ContextGuard implements ContextGuardLike {
   async test(modelKey: string, options: Omit<SearchOptions, "journal"> = {}): Promise<SearchResult> {
     const info = await this.resolveModel(modelKey);
     const identity = await this.identityOf(info);
+    if (info.type === "embedding") {
+      return searchEmbeddingInput(
+        this.host,
+        { key: info.key, declaredMax: info.declaredMax, sizeBytes: info.sizeBytes },
+        {
+          ...(options.maxLoads !== undefined ? { maxLoads: options.maxLoads } : {}),
+          ...(options.seed !== undefined ? { seed: options.seed } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+          ...(options.onProbe ? { onProbe: options.onProbe } : {}),
+          journal: new RegistryJournal(this.registry, identity),
+        },
+      ).finally(() => this.invalidate(info.key));
+    }
     const result = await searchUsableContext(
       this.host,
       { key: info.key, declaredMax: info.declaredMax, sizeBytes: info.sizeBytes },

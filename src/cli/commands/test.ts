@@ -54,7 +54,7 @@ export function registerTestCommand(program: Command): void {
         const missing = names.filter((n) => !byKey.has(n));
         if (missing.length > 0) throw new Error(`unknown model(s): ${missing.join(", ")}`);
         let models: DownloadedModel[] = options.all
-          ? downloaded.filter((m) => m.type === "llm")
+          ? downloaded // LLMs and embedding models (the guard tests each kind its own way)
           : names.map((n) => byKey.get(n)).filter((m): m is DownloadedModel => m !== undefined);
         // Smaller models first: the most results soonest, and the riskiest loads last.
         models = [...models].sort((a, b) => a.sizeBytes - b.sizeBytes);
