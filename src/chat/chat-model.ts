@@ -598,15 +598,16 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
     }
     const clamp = await this.clamp(messages, params, options);
     const model = clamp?.model ?? params.model;
+    const converted = convertMessagesToCompletionsMessageParams({
+      messages: clamp?.messages ?? messages,
+      model,
+    });
+    // Admitted last, so nothing between admission and sending can throw and leave the room taken.
     const guard = clamp && this.contextGuard ? await this.contextGuard : undefined;
     const ticket =
       clamp && guard?.admit
         ? await guard.admit(clamp.model, clamp.promptTokens + clamp.maxTokens, options.signal)
         : undefined;
-    const converted = convertMessagesToCompletionsMessageParams({
-      messages: clamp?.messages ?? messages,
-      model,
-    });
     const request = {
       ...params,
       model,
