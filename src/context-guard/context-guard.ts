@@ -91,8 +91,6 @@ interface Prepared {
   ref: InstanceRef;
   /** The instance's real context (≤ limits.contextLength). */
   contextLength: number;
-  /** Its parallel slots and cache mode (LLMs). */
-  kvCache: KvCacheConfig;
   checkedAt: number;
 }
 
@@ -362,14 +360,16 @@ export class ContextGuard implements ContextGuardLike {
       ref = { identifier, type };
       contextLength = Math.min(load.actual, limits.contextLength);
     }
-    const kvCache = type === "llm" ? await this.kvCacheOf(ref) : DEFAULT_KV_CACHE;
-    const prepared: Prepared = { limits, ref, contextLength, kvCache, checkedAt: performance.now() };
-    this.prepared.set(model, prepared);
-    if (type === "llm")
+    // The budget exists before the instance is handed out, so no request is ever admitted without one.
+    if (type === "llm") {
+      const kvCache = await this.kvCacheOf(ref);
       this.budgets.set(
         ref.identifier,
         instanceBudget(this.baseUrl, ref.identifier, { contextLength, ...kvCache }),
       );
+    }
+    const prepared: Prepared = { limits, ref, contextLength, checkedAt: performance.now() };
+    this.prepared.set(model, prepared);
     return prepared;
   }
 
