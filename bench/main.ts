@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark against the simulator on loopback, ratios measured in one run.
- *   npm run bench -- [--only import,chat,embeddings,context,categorize,distributed] [--quick]
+ *   npm run bench -- [--only import,chat,embeddings,context,categorize,distributed,concurrency] [--quick]
  * Not part of `npm test`; nothing here asserts a time.
  */
 import { cpus, totalmem } from "node:os";
@@ -8,15 +8,17 @@ import { parseArgs } from "node:util";
 import { benchCategorize } from "./categorize.js";
 import { benchDistributedScaling, benchModelGrouping } from "./categorize-distributed.js";
 import { benchChat } from "./chat.js";
+import { benchConcurrency } from "./concurrency.js";
 import { benchContextSearch } from "./context-search.js";
 import { benchEmbeddings } from "./embeddings.js";
 import { benchImportCost } from "./import-cost.js";
+import { benchSearchPrefill } from "./search-prefill.js";
 import { startSimulatorProcess } from "./simulator-process.js";
 
 const { values } = parseArgs({
   options: { only: { type: "string" }, quick: { type: "boolean", default: false } },
 });
-const ALL = ["import", "chat", "embeddings", "context", "categorize", "distributed"] as const;
+const ALL = ["import", "chat", "embeddings", "context", "categorize", "distributed", "concurrency"] as const;
 const selected = new Set(values.only ? values.only.split(",") : ALL);
 const quick = values.quick;
 
@@ -48,7 +50,12 @@ try {
   await sim.stop();
 }
 // The context search runs its own in-process simulator with the 32-model population and instant loads.
-if (selected.has("context")) console.log(`${await benchContextSearch()}\n`);
+if (selected.has("context")) {
+  console.log(`${await benchContextSearch()}\n`);
+  console.log(`${await benchSearchPrefill()}\n`);
+}
+// In-process too: the simulator paces predictions so that concurrent ones overlap.
+if (selected.has("concurrency")) console.log(`${await benchConcurrency()}\n`);
 // Its own redis-server and two simulator processes, one per worker.
 if (selected.has("distributed")) {
   console.log(`${await benchDistributedScaling(quick ? 1 : 3, quick ? 60 : 200, 0)}\n`);

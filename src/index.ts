@@ -42,5 +42,6 @@ export {
   type OverflowDialect,
 } from "./lmstudio/errors.js";
 export { MissingOptionalDependencyError } from "./lmstudio/optional-peer.js";
+export { LMStudioSdkUnavailableError } from "./lmstudio/sdk-endpoint.js";
 export { VERSION } from "./version.js";
 export { type ImageInputProblem, LMStudioImageInputError } from "./vision/errors.js";

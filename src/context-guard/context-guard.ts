@@ -3,8 +3,10 @@ import { LMSTUDIO_DEFAULT_BASE_URL, lmStudioSettings } from "../env/env.js";
 import { unreachableErrorFor } from "../lmstudio/connection-errors.js";
 import { LMStudioModelNotFoundError } from "../lmstudio/errors.js";
 import { guardInstanceId } from "../lmstudio/guard-instances.js";
+import { sdkUnavailableErrorFor } from "../lmstudio/sdk-endpoint.js";
 import { type AdmissionTicket, type InstanceBudget, instanceBudget } from "./admission.js";
 import { fitChat, imageTokens, messagesToTurns } from "./clamp.js";
+import { searchEmbeddingInput } from "./embedding-search.js";
 import {
   DEFAULT_KV_CACHE,
   type DownloadedModel,
@@ -93,12 +95,19 @@ interface Prepared {
   ref: InstanceRef;
   /** The instance's real context (≤ limits.contextLength). */
   contextLength: number;
-  /** Its parallel slots and cache mode (LLMs). */
-  kvCache: KvCacheConfig;
   checkedAt: number;
 }
 
 const MAX_CACHED_COUNTS = 2000;
+
+function sdkUnavailable(error: unknown, baseUrl: string) {
+  return sdkUnavailableErrorFor(
+    error,
+    baseUrl,
+    "The context guard",
+    "turn contextGuard off for this server (requests are then not clamped to a tested context).",
+  );
+}
 
 export class ContextGuard implements ContextGuardLike {
   readonly host: ModelHost;
@@ -189,8 +198,7 @@ export class ContextGuard implements ContextGuardLike {
     const usable = (e: RegistryEntry | undefined) =>
       e?.testedMax !== undefined && e.methodVersion === TEST_METHOD_VERSION ? e : undefined;
     const policy = this.options.untested ?? (this.options.testOnFirstUse ? "measure" : "fail");
-    // The search measures LLMs; embedding models fall back to their declared maximum until tested.
-    if (!usable(entry) && policy === "measure" && options.measure !== false && info.type === "llm") {
+    if (!usable(entry) && policy === "measure" && options.measure !== false) {
       this.warn(
         `"${info.key}" has no tested context on LM Studio ${identity.lmStudioVersion}: measuring it now ` +
           "(several loads and long prompts; this can take minutes on large contexts).",
@@ -250,6 +258,19 @@ export class ContextGuard implements ContextGuardLike {
   async test(modelKey: string, options: Omit<SearchOptions, "journal"> = {}): Promise<SearchResult> {
     const info = await this.resolveModel(modelKey);
     const identity = await this.identityOf(info);
+    if (info.type === "embedding") {
+      return searchEmbeddingInput(
+        this.host,
+        { key: info.key, declaredMax: info.declaredMax, sizeBytes: info.sizeBytes },
+        {
+          ...(options.maxLoads !== undefined ? { maxLoads: options.maxLoads } : {}),
+          ...(options.seed !== undefined ? { seed: options.seed } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+          ...(options.onProbe ? { onProbe: options.onProbe } : {}),
+          journal: new RegistryJournal(this.registry, identity),
+        },
+      ).finally(() => this.invalidate(info.key));
+    }
     const result = await searchUsableContext(
       this.host,
       { key: info.key, declaredMax: info.declaredMax, sizeBytes: info.sizeBytes },
@@ -283,7 +304,7 @@ export class ContextGuard implements ContextGuardLike {
     const work = this.doPrepare(model, type, cached, signal)
       .catch((error: unknown) => {
         // A stopped server should read the same through the guard as without it: named, with the fix.
-        throw typedHostError(error, this.baseUrl);
+        throw sdkUnavailable(error, this.baseUrl) ?? typedHostError(error, this.baseUrl);
       })
       .finally(() => this.preparing.delete(model));
     this.preparing.set(model, work);
@@ -344,14 +365,16 @@ export class ContextGuard implements ContextGuardLike {
       ref = { identifier, type };
       contextLength = Math.min(load.actual, limits.contextLength);
     }
-    const kvCache = type === "llm" ? await this.kvCacheOf(ref) : DEFAULT_KV_CACHE;
-    const prepared: Prepared = { limits, ref, contextLength, kvCache, checkedAt: performance.now() };
-    this.prepared.set(model, prepared);
-    if (type === "llm")
+    // The budget exists before the instance is handed out, so no request is ever admitted without one.
+    if (type === "llm") {
+      const kvCache = await this.kvCacheOf(ref);
       this.budgets.set(
         ref.identifier,
         instanceBudget(this.baseUrl, ref.identifier, { contextLength, ...kvCache }),
       );
+    }
+    const prepared: Prepared = { limits, ref, contextLength, checkedAt: performance.now() };
+    this.prepared.set(model, prepared);
     return prepared;
   }
 

@@ -1,9 +1,9 @@
 import type { ChatTurn } from "./host.js";
 
 /**
- * The probe's test prompt: filler text with passkeys planted at fixed depths, then questions for all
- * of them. Plain functions over plain data; token counting happens in probe.ts with the model's own
- * tokenizer. Passkeys are random per probe, so an answer cannot come from an earlier run's cache.
+ * The probe's test prompt: filler text with passkeys planted all along it, then questions for the ones
+ * at fixed depths. Plain functions over plain data; token counting happens in probe.ts with the model's own
+ * tokenizer. Passkeys are random per search, so an answer cannot come from an earlier run's cache.
  */
 
 export interface Needle {
@@ -128,22 +128,6 @@ const SYSTEM_PROMPT =
   "You are a careful assistant. Read the document, then answer every question at the end exactly, " +
   "one answer per line, repeating the document's sentence for each.";
 
-/** The chat turns for a haystack of `sentences` with the needles planted at their depths. */
-export function haystackTurns(sentences: readonly string[], needles: readonly Needle[]): ChatTurn[] {
-  const body = [...sentences];
-  // Plant from the deepest needle down so earlier insertions do not shift later positions.
-  const planted = [...needles].sort((a, b) => b.depth - a.depth);
-  for (const needle of planted) {
-    const at = Math.min(body.length, Math.round(body.length * needle.depth));
-    body.splice(at, 0, `The passkey for ${needle.name} is ${needle.value}.`);
-  }
-  const questions = needles.map((n) => `What is the passkey for ${n.name}?`).join("\n");
-  return [
-    { role: "system", content: SYSTEM_PROMPT },
-    { role: "user", content: `<document>\n${body.join(" ")}\n</document>\n\n${questions}` },
-  ];
-}
-
 export interface RecallCheck {
   correct: number;
   total: number;
@@ -166,4 +150,62 @@ export function checkRecall(answer: string, needles: readonly Needle[]): RecallC
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** Sentences between planted passkeys in a growing haystack (~10 tokens each, so a key every ~200 tokens). */
+const PASSKEY_SPACING = 20;
+
+/**
+ * One document for every probe of a search: the same sentences in the same order, with a passkey
+ * planted every PASSKEY_SPACING sentences all along it. A probe at any size uses a prefix of it, so a
+ * probe on an instance that already ran a longer (or shorter) one shares the longest possible prefix
+ * with it, and the server (LM Studio, like llama.cpp, reuses a slot's cached prefix) only processes
+ * the new tail. Values are random per search, so no answer can come from an earlier search.
+ */
+export class GrowingHaystack {
+  private readonly items: string[] = [];
+  private readonly planted: Array<{ index: number; needle: Needle }> = [];
+
+  constructor(private readonly random: () => number) {}
+
+  private grow(count: number): void {
+    while (this.items.length < count) {
+      const index = this.items.length;
+      if (index % PASSKEY_SPACING === 2) {
+        const [drawn] = makeNeedles(this.random, [0]);
+        // The planted count makes every name unique, however long the document grows.
+        const needle = { ...drawn!, name: `${drawn!.name}-${this.planted.length + 1}` };
+        this.planted.push({ index, needle });
+        this.items.push(`The passkey for ${needle.name} is ${needle.value}.`);
+      } else {
+        this.items.push(fillerSentences(this.random, 1)[0]!);
+      }
+    }
+  }
+
+  /**
+   * The chat turns for the first `count` sentences, asking for the passkeys nearest to `depths` of
+   * that length (distinct ones; fewer when the prefix holds fewer).
+   */
+  prefix(count: number, depths: readonly number[]): { turns: ChatTurn[]; asked: Needle[] } {
+    this.grow(count);
+    const body = this.items.slice(0, count);
+    const inside = this.planted.filter((p) => p.index < count);
+    const asked: Needle[] = [];
+    for (const depth of depths) {
+      const nearest = inside
+        .filter((p) => !asked.some((a) => a.name === p.needle.name))
+        .sort((a, b) => Math.abs(a.index - depth * count) - Math.abs(b.index - depth * count))[0];
+      if (nearest) asked.push({ ...nearest.needle, depth: nearest.index / Math.max(1, count) });
+    }
+    return { turns: documentTurns(body, asked), asked };
+  }
+}
+
+function documentTurns(body: readonly string[], asked: readonly Needle[]): ChatTurn[] {
+  const questions = asked.map((n) => `What is the passkey for ${n.name}?`).join("\n");
+  return [
+    { role: "system", content: SYSTEM_PROMPT },
+    { role: "user", content: `<document>\n${body.join(" ")}\n</document>\n\n${questions}` },
+  ];
 }

@@ -112,6 +112,8 @@ export interface ModelHost {
   /** Identifiers of the live instances this host created. */
   ownedInstances(): string[];
   applyPromptTemplate(ref: InstanceRef, turns: ChatTurn[]): Promise<string>;
+  /** An embedding instance's vector for `text` (needed to test embedding models). */
+  embed?(ref: InstanceRef, text: string): Promise<number[]>;
   /** An LLM instance's slots and cache mode; hosts that cannot tell leave it out (LM Studio 0.4's defaults are assumed). */
   kvCacheOf?(ref: InstanceRef): Promise<KvCacheConfig>;
   countTokens(ref: InstanceRef, text: string): Promise<number>;

@@ -334,6 +334,10 @@ export class SdkModelHost implements ModelHost {
     );
   }
 
+  async embed(ref: InstanceRef, text: string): Promise<number[]> {
+    return (await this.call((c) => c.embedding.createDynamicHandle(ref.identifier).embed(text))).embedding;
+  }
+
   async kvCacheOf(ref: InstanceRef): Promise<KvCacheConfig> {
     // SDK 2.0 reads both keys back, filling LM Studio's defaults (4, true) for keys the server left out.
     const config = await this.call((c) => c.llm.createDynamicHandle(ref.identifier).getLoadConfig());

@@ -1,4 +1,4 @@
-import { checkRecall, fillerSentences, haystackTurns, makeNeedles, type Needle } from "./haystack.js";
+import { checkRecall, GrowingHaystack, type Needle } from "./haystack.js";
 import {
   type ChatTurn,
   type HostFailureKind,
@@ -136,46 +136,57 @@ export interface FillLevelResult {
 interface BuiltPrompt {
   turns: ChatTurn[];
   tokens: number;
+  /** The passkeys the prompt asks for. */
+  asked: Needle[];
 }
 
 /**
- * Sizes the haystack to `target` templated tokens with the model's tokenizer: estimate tokens per
- * sentence once, then correct a few times against exact counts. Ends at or just below the target.
+ * One growing haystack per search (its settings carry one random stream): every probe's document is a
+ * prefix of the same text, so the server re-processes only what a probe adds (see GrowingHaystack).
+ */
+const haystacks = new WeakMap<() => number, GrowingHaystack>();
+
+function haystackFor(settings: ProbeSettings): GrowingHaystack {
+  let haystack = haystacks.get(settings.random);
+  if (haystack === undefined) {
+    haystack = new GrowingHaystack(settings.random);
+    haystacks.set(settings.random, haystack);
+  }
+  return haystack;
+}
+
+/**
+ * Sizes the haystack prefix to `target` templated tokens with the model's tokenizer: estimate tokens
+ * per sentence once, then correct a few times against exact counts. Ends at or just below the target.
  */
 async function buildPrompt(
   host: ModelHost,
   ref: InstanceRef,
   target: number,
-  needles: readonly Needle[],
-  random: () => number,
+  settings: ProbeSettings,
 ): Promise<BuiltPrompt> {
   const count = async (turns: ChatTurn[]) =>
     host.countTokens(ref, await host.applyPromptTemplate(ref, turns));
-  const pool: string[] = [];
-  const sentences = (n: number) => {
-    if (pool.length < n) pool.push(...fillerSentences(random, n - pool.length));
-    return pool.slice(0, n);
-  };
-  const overhead = await count(haystackTurns([], needles));
+  const haystack = haystackFor(settings);
+  const build = (n: number) => haystack.prefix(n, settings.needleDepths);
+  const empty = build(0);
+  const overhead = await count(empty.turns);
   if (overhead >= target)
     throw new Error(`context ${target} is too small for the probe prompt (${overhead} tokens)`);
   const sample = 64;
-  const perSentence = Math.max(
-    1,
-    ((await count(haystackTurns(sentences(sample), needles))) - overhead) / sample,
-  );
+  const perSentence = Math.max(1, ((await count(build(sample).turns)) - overhead) / sample);
   const slack = Math.max(Math.ceil(2 * perSentence), Math.floor(target * 0.002));
   let n = Math.max(0, Math.floor((target - overhead) / perSentence));
   let best: BuiltPrompt | undefined;
   for (let attempt = 0; attempt < 8; attempt += 1) {
-    const turns = haystackTurns(sentences(n), needles);
+    const { turns, asked } = build(n);
     const tokens = await count(turns);
-    if (tokens <= target && (best === undefined || tokens > best.tokens)) best = { turns, tokens };
+    if (tokens <= target && (best === undefined || tokens > best.tokens)) best = { turns, tokens, asked };
     if (tokens <= target && target - tokens <= slack) break;
     const step = Math.max(1, Math.floor(Math.abs(target - tokens) / perSentence));
     n = tokens > target ? Math.max(0, n - step - 1) : n + step;
   }
-  return best ?? { turns: haystackTurns([], needles), tokens: overhead };
+  return best ?? { ...empty, tokens: overhead };
 }
 
 function recordOf(passed: boolean, detail?: string): LevelRecord {
@@ -192,11 +203,10 @@ export async function fillLevels(
   settings: ProbeSettings,
   signal?: AbortSignal,
 ): Promise<FillLevelResult> {
-  const needles = makeNeedles(settings.random, settings.needleDepths);
   const target = contextLength - settings.answerReserve;
   let prompt: BuiltPrompt;
   try {
-    prompt = await buildPrompt(host, ref, target, needles, settings.random);
+    prompt = await buildPrompt(host, ref, target, settings);
   } catch (error) {
     throwIfUserAbort(error, signal);
     const kind = error instanceof ModelHostError ? (FILL_FAILURES[error.kind] ?? "crash") : "crash";
@@ -260,7 +270,7 @@ export async function fillLevels(
     true,
     reported === undefined ? "server did not report a prompt token count" : undefined,
   );
-  const recall = checkRecall(result.content, needles);
+  const recall = checkRecall(result.content, prompt.asked);
   if (recall.wrong.length > 0) {
     const detail = `${recall.correct}/${recall.total} passkeys right; ${recall.wrong
       .map((w) => `${w.name}: expected ${w.expected}, got ${w.got ?? "nothing"}`)

@@ -80,6 +80,8 @@ export class LMStudioEmbeddings extends Embeddings {
   readonly #apiKey?: string;
   private readonly onWarning: (warning: LongInputWarning) => void;
   private readonly tokenCounter: EmbeddingTokenCounter;
+  /** The caller supplied the token counter, so the server may not be LM Studio. */
+  private readonly ownTokenCounter: boolean;
   private readonly fetchImpl?: typeof fetch;
   /** Vector length seen for the model so far: a later call that differs is an error, not a silent mix. */
   private knownDimensions?: number;
@@ -109,6 +111,7 @@ export class LMStudioEmbeddings extends Embeddings {
     this.timeout = fields.timeout ?? DEFAULT_TIMEOUT_MS;
     this.onWarning = fields.onWarning ?? ((warning) => console.warn(warning.message));
     this.fetchImpl = fields.fetch;
+    this.ownTokenCounter = fields.tokenCounter !== undefined;
     this.tokenCounter =
       fields.tokenCounter ??
       (fields.contextGuard
@@ -146,6 +149,7 @@ export class LMStudioEmbeddings extends Embeddings {
       policy: this.onLongInput,
       count: (batch) => this.tokenCounter.countTokens(this.model, batch),
       onTruncate: this.onWarning,
+      servedByLMStudio: !this.ownTokenCounter,
     });
     const vectors = await this.embedPieces(
       loaded.identifier,

@@ -14,11 +14,14 @@ export class LMStudioInputTooLongError extends lmStudioErrorBase(LangChainError,
     readonly inputIndex: number,
     readonly tokenCount: number,
     readonly contextLength: number,
+    /** Whether the counts came from LM Studio itself (false: a tokenCounter of the caller's, any server). */
+    servedByLMStudio = true,
   ) {
     super(
       `Input ${inputIndex} has ${tokenCount} tokens, more than the ${contextLength}-token context "${model}" is ` +
-        "loaded with; LM Studio would silently truncate it. Split it into smaller chunks, load the model with a " +
-        'larger context, or set onLongInput to "truncate" or "split".',
+        `loaded with; ${servedByLMStudio ? "LM Studio would silently truncate it" : "the server may silently truncate or reject it"}. ` +
+        "Split it into smaller chunks, load the model with a larger context, or set onLongInput to " +
+        '"truncate" or "split".',
     );
     stampRetryable(this, false);
   }

@@ -2,6 +2,7 @@ import type { LoadedInstance, ModelHost } from "../context-guard/host.js";
 import { typedHostError } from "../context-guard/typed-host-error.js";
 import { LMStudioModelNotFoundError, LMStudioNotEmbeddingModelError } from "../lmstudio/errors.js";
 import { fetchLMStudioJson } from "../lmstudio/fetch-json.js";
+import { sdkUnavailableErrorFor } from "../lmstudio/sdk-endpoint.js";
 import { type EmbeddingModelTokenizer, TokenizerEmbeddingTokenCounter } from "./tokenizer-token-counter.js";
 
 /** What the counter needs from the guard's model host (the one place that talks to the SDK). */
@@ -14,6 +15,18 @@ function findInstance(instances: LoadedInstance[], model: string): LoadedInstanc
   return (
     instances.find((instance) => instance.identifier === model) ??
     instances.find((instance) => instance.modelKey === model)
+  );
+}
+
+/** A host failure as the caller's typed error; a server without the SDK endpoint says so by name. */
+function typedCounterError(error: unknown, baseUrl: string): unknown {
+  return (
+    sdkUnavailableErrorFor(
+      error,
+      baseUrl,
+      "LMStudioEmbeddings' long-input check (it counts tokens with the model's own tokenizer)",
+      "pass a tokenCounter of your own that matches the embedding model's tokenizer.",
+    ) ?? typedHostError(error, baseUrl)
   );
 }
 
@@ -82,10 +95,10 @@ export function modelHostTokenCounter(
       return {
         identifier,
         countTokens: (text) =>
-          host.countTokens(ref, text).catch((error) => Promise.reject(typedHostError(error, baseUrl))),
+          host.countTokens(ref, text).catch((error) => Promise.reject(typedCounterError(error, baseUrl))),
         async getContextLength() {
           const instance = findInstance(
-            await host.listLoaded().catch((error) => Promise.reject(typedHostError(error, baseUrl))),
+            await host.listLoaded().catch((error) => Promise.reject(typedCounterError(error, baseUrl))),
             identifier,
           );
           if (!instance) throw new LMStudioModelNotFoundError(identifier, [], "the instance was unloaded");
@@ -93,7 +106,7 @@ export function modelHostTokenCounter(
         },
       };
     } catch (error) {
-      throw typedHostError(error, baseUrl);
+      throw typedCounterError(error, baseUrl);
     }
   });
 }

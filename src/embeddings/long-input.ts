@@ -28,6 +28,8 @@ export interface LongInputPlanOptions {
   policy: LongInputPolicy;
   count: CountTokens;
   onTruncate: (warning: LongInputWarning) => void;
+  /** The counts came from LM Studio (its SDK); false with a caller's own tokenCounter, whatever the server. */
+  servedByLMStudio?: boolean;
 }
 
 /**
@@ -63,7 +65,8 @@ export async function planEmbeddingPieces(
       pieces.push({ inputIndex, text, tokens });
       continue;
     }
-    if (policy === "error") throw new LMStudioInputTooLongError(model, inputIndex, tokens, contextLength);
+    if (policy === "error")
+      throw new LMStudioInputTooLongError(model, inputIndex, tokens, contextLength, options.servedByLMStudio);
     if (policy === "truncate") {
       const kept = await longestFittingPrefix(text, contextLength, count);
       options.onTruncate({

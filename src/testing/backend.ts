@@ -15,7 +15,7 @@ import {
   type StreamPiece,
 } from "./generation.js";
 import type { KvCacheSettings } from "./kv-pool.js";
-import { countSimulatorTokens, simulatorTokenize } from "./tokenizer.js";
+import { countSimulatorTokens, simulatorTokenize, truncateToTokens } from "./tokenizer.js";
 
 export interface GenerateHooks {
   /**
@@ -61,8 +61,13 @@ export interface InferenceBackend {
   close(): Promise<void>;
 }
 
-/** The rule-based engine DESIGN.md describes: stateless, deterministic. */
-export function scriptedEngine(model: CatalogModel): ModelEngine {
+/**
+ * The rule-based engine DESIGN.md describes: stateless, deterministic. Embeddings read at most the
+ * loaded context, and no more than the model's `effectiveContext`: the rest is dropped silently, as
+ * LM Studio truncates an over-long embedding input.
+ */
+export function scriptedEngine(model: CatalogModel, contextLength = model.maxContextLength): ModelEngine {
+  const embeddingLimit = Math.min(contextLength, model.effectiveContext);
   return {
     tokenize: simulatorTokenize,
     countTokens: countSimulatorTokens,
@@ -73,12 +78,12 @@ export function scriptedEngine(model: CatalogModel): ModelEngine {
         await hooks.onPrompt(simulatorTokenize(renderPrompt(request)));
       return result;
     },
-    embed: async (text) => embedText(text, model.embeddingDimensions),
+    embed: async (text) => embedText(truncateToTokens(text, embeddingLimit).text, model.embeddingDimensions),
     dispose: async () => undefined,
   };
 }
 
 export const scriptedBackend: InferenceBackend = {
-  open: async (model) => scriptedEngine(model),
+  open: async (model, contextLength) => scriptedEngine(model, contextLength),
   close: async () => undefined,
 };

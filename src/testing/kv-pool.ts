@@ -89,6 +89,8 @@ export class InstanceKvPool {
   constructor(
     readonly contextLength: number,
     readonly settings: KvCacheSettings,
+    /** Told every change to `stats` (the simulator totals them per model, across loads). */
+    private readonly onStats?: (delta: KvPoolStats) => void,
   ) {
     this.slots = Array.from({ length: Math.max(1, settings.parallel) }, (_, index) => ({
       index,
@@ -139,6 +141,11 @@ export class InstanceKvPool {
     slot.lastUsed = ++this.clock;
     this.stats.promptTokens += prompt.length;
     this.stats.processedPromptTokens += prompt.length - reused;
+    this.onStats?.({
+      promptTokens: prompt.length,
+      processedPromptTokens: prompt.length - reused,
+      exhaustedPredictions: 0,
+    });
 
     const failedFlag = { value: false };
     let settle: () => void = () => undefined;
@@ -224,6 +231,7 @@ export class InstanceKvPool {
     if (active <= this.contextLength || this.running.size < 2) return;
     const failing = [...this.running.values()];
     this.stats.exhaustedPredictions += failing.length;
+    this.onStats?.({ promptTokens: 0, processedPromptTokens: 0, exhaustedPredictions: failing.length });
     for (const run of failing) {
       this.running.delete(run.lease.slot);
       run.fail();

@@ -46,7 +46,10 @@ export async function generateInSlot(
   instance: LoadedInstance,
   request: GenerationRequest,
   timing: PredictionTiming,
-  hooks: GenerateHooks = {},
+  hooks: GenerateHooks & {
+    /** The prediction got its slot: how many leading prompt tokens the slot had cached. */
+    onPlaced?: (cachedPromptTokens: number) => void;
+  } = {},
 ): Promise<PooledResult> {
   const pool = instance.kv;
   let lease: SlotLease | undefined;
@@ -61,6 +64,7 @@ export async function generateInSlot(
     const result = await instance.engine.generate(request, {
       onPrompt: async (tokens) => {
         lease = await pool.start(tokens);
+        hooks.onPlaced?.(lease.cachedPromptTokens);
         await sleepUnlessFailed((lease.processedPromptTokens * timing.prefillMsPer1kTokens) / 1000, lease);
         if (lease.isFailed()) throw new KvCacheExhaustedError();
         return { slot: lease.slot, cachedPromptTokens: lease.cachedPromptTokens };

@@ -98,6 +98,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     clearFaults: () => faults.clear(),
     loaded: () => state.views(),
     advanceClock: (ms) => state.views(state.advanceClock(ms)),
+    kvTotals: (modelKey) =>
+      state.kvTotals.get(modelKey) ?? { promptTokens: 0, processedPromptTokens: 0, exhaustedPredictions: 0 },
     kvCache: (identifier) => {
       const kv = state.findInstance(identifier)?.kv;
       return kv && { parallel: kv.settings.parallel, unifiedKvCache: kv.settings.unified, ...kv.stats };

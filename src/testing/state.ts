@@ -3,6 +3,7 @@ import { type CatalogModel, DEFAULT_MODELS, resolveModelSpec } from "./catalog.j
 import {
   InstanceKvPool,
   type KvCacheSettings,
+  type KvPoolStats,
   type PredictionTiming,
   resolveKvCacheSettings,
 } from "./kv-pool.js";
@@ -72,6 +73,8 @@ const JIT_TTL_MS = 60 * 60 * 1000;
 export class SimulatorState {
   readonly catalog = new Map<string, CatalogModel>();
   instances: LoadedInstance[] = [];
+  /** KV-pool counts per model key, over all its instances, loaded or since unloaded. */
+  readonly kvTotals = new Map<string, KvPoolStats>();
   private referenceCounter = 0;
   /** Every model load and every JIT auto-eviction since start: what a caller's request order costs. */
   readonly counts = { loads: 0, jitEvictions: 0 };
@@ -244,7 +247,18 @@ export class SimulatorState {
       loadedAt: this.now(),
       loadSettings: plan.loadSettings,
       engine,
-      kv: new InstanceKvPool(plan.contextLength, plan.kvCache),
+      kv: new InstanceKvPool(plan.contextLength, plan.kvCache, (delta) => {
+        const totals = this.kvTotals.get(plan.model.key) ?? {
+          promptTokens: 0,
+          processedPromptTokens: 0,
+          exhaustedPredictions: 0,
+        };
+        this.kvTotals.set(plan.model.key, {
+          promptTokens: totals.promptTokens + delta.promptTokens,
+          processedPromptTokens: totals.processedPromptTokens + delta.processedPromptTokens,
+          exhaustedPredictions: totals.exhaustedPredictions + delta.exhaustedPredictions,
+        });
+      }),
     };
     this.instances.push(instance);
     this.counts.loads += 1;

@@ -175,5 +175,10 @@ export interface RunningSimulator {
   kvCache(identifier: string): KvCacheView | undefined;
   /** Model loads and JIT auto-evictions since the simulator started. */
   loadCounts(): { loads: number; jitEvictions: number };
+  /**
+   * The same counts as `kvCache` summed over every instance of a model, loaded or since unloaded: e.g. the
+   * prompt tokens a context search really prefilled (the rest came from a slot's cached prefix).
+   */
+  kvTotals(modelKey: string): Omit<KvCacheView, "parallel" | "unifiedKvCache">;
   close(): Promise<void>;
 }

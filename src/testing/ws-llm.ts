@@ -56,19 +56,22 @@ async function runPrediction(
 ): Promise<void> {
   const settings = predictionSettings(stack);
   let promptTokens = 0;
+  let cachedTokens = 0;
   let announced = false;
   // Prompt progress goes out once the prompt is processed: before the first fragment, or at the end.
   const announce = (tokens: number) => {
     if (announced) return;
     announced = true;
     promptTokens = tokens;
+    // The slot's cached prefix counts as done from the start (cachedTokenCount); the rest is processed.
+    const cached = Math.min(cachedTokens, tokens);
     const details = (processed: number) => ({
-      cachedTokenCount: 0,
+      cachedTokenCount: cached,
       totalPromptTokenCount: tokens,
       processedPromptTokenCount: processed,
       unprocessedPromptTokenCount: tokens - processed,
     });
-    channel.send({ type: "promptProcessingProgress", progress: 0, details: details(0) });
+    channel.send({ type: "promptProcessingProgress", progress: 0, details: details(cached) });
     channel.send({ type: "promptProcessingProgress", progress: 1, details: details(tokens) });
   };
 
@@ -107,6 +110,9 @@ async function runPrediction(
     },
     session.state.options.timing,
     {
+      onPlaced: (cached) => {
+        cachedTokens = cached;
+      },
       onPiece: async (piece, tokens) => {
         announce(tokens);
         firstPieceAt ??= performance.now();

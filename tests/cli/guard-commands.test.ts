@@ -56,26 +56,28 @@ afterAll(async () => {
 });
 
 describe("langchain-lmstudio guard commands", () => {
-  it("test --all --json then list --json shows declared vs tested for every chat model", async () => {
+  it("test --all --json then list --json shows declared vs tested for every chat and embedding model", async () => {
     const dry = await cli(["test", "--all", "--dry-run", "--json"]);
     expect(dry.code, dry.stderr).toBe(0);
     expect(
       jsonLines(dry.stdout)
         .map((l) => l.model)
         .sort(),
-    ).toEqual(["chat-heavy", "chat-liar", "chat-small"]);
+    ).toEqual(["chat-heavy", "chat-liar", "chat-small", "embedder"]);
     expect(sim.loaded()).toEqual([]);
 
     const run = await cli(["test", "--all", "--json"]);
     expect(run.code, run.stderr).toBe(0);
     const results = jsonLines(run.stdout);
-    expect(results).toHaveLength(3);
+    expect(results).toHaveLength(4);
     for (const r of results)
       expect(Object.keys(r)).toEqual(
         expect.arrayContaining(["model", "declaredMax", "testedMax", "loads", "status"]),
       );
     const byModel = new Map(results.map((r) => [r.model, r]));
     expect(byModel.get("chat-small")).toMatchObject({ declaredMax: 8192, testedMax: 8192, status: "tested" });
+    // Embedding models are tested too (issue 11): load at N, embed ~N tokens, a changed end moves the vector.
+    expect(byModel.get("embedder")).toMatchObject({ declaredMax: 2048, testedMax: 2048, status: "tested" });
     expect(byModel.get("chat-liar")?.testedMax).toBeLessThanOrEqual(20_256);
     expect(byModel.get("chat-heavy")?.testedMax).toBeLessThanOrEqual(30_000);
     expect(sim.loaded()).toEqual([]);
@@ -83,7 +85,7 @@ describe("langchain-lmstudio guard commands", () => {
     const list = await cli(["list", "--json", "--sort", "declared:desc"]);
     expect(list.code, list.stderr).toBe(0);
     const rows = jsonLines(list.stdout);
-    expect(rows.map((r) => r.model)).toEqual(["chat-liar", "chat-heavy", "chat-small"]);
+    expect(rows.map((r) => r.model)).toEqual(["chat-liar", "chat-heavy", "chat-small", "embedder"]);
     for (const row of rows) {
       expect(row.testedMax).toBe(byModel.get(row.model as string)?.testedMax);
       expect(row.declaredMax).toBe(byModel.get(row.model as string)?.declaredMax);

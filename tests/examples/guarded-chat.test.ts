@@ -10,9 +10,13 @@ describe("examples/guarded-chat", () => {
     expect(lines.join("\n")).toContain("built-in simulator");
     expect(result.simulated).toBe(true);
     expect(result.cliExitCode).toBe(0);
-    // Only the chat model is tested; the embedding model is skipped by --all.
-    expect(result.tested).toHaveLength(1);
-    const [tested] = result.tested;
+    // --all tests the chat model and, since issue 11, the embedding model too.
+    expect(result.tested.map((t) => t.model).sort()).toEqual([
+      "qwen2.5-7b-instruct",
+      "text-embedding-nomic-embed-text-v1.5",
+    ]);
+    expect(result.tested.find((t) => t.model !== "qwen2.5-7b-instruct")).toMatchObject({ status: "tested" });
+    const tested = result.tested.find((t) => t.model === "qwen2.5-7b-instruct");
     expect(tested).toMatchObject({ model: "qwen2.5-7b-instruct", declaredMax: 32768, status: "tested" });
     // Recall fails past 12,000 prompt tokens: the tested context is below the declared one and at most 12k + reserve.
     expect(tested?.testedMax).toBeGreaterThan(11_000);

@@ -28,6 +28,7 @@ const SURFACE: Record<string, string[]> = {
     "LMStudioNoModelSelectedError",
     "LMStudioNotEmbeddingModelError",
     "LMStudioRequestError",
+    "LMStudioSdkUnavailableError",
     "LMStudioTimeoutError",
     "LMStudioUnreachableError",
     "LMStudioVisionNotSupportedError",

@@ -36,6 +36,8 @@ const samples: Record<string, () => Error> = {
   MissingOptionalDependencyError: () => new library.MissingOptionalDependencyError("sharp", "Resizing"),
   ModelHostError: () => new library.ModelHostError("disconnect", "gone"),
   ModelBusyError: () => new library.ModelBusyError("busy"),
+  LMStudioSdkUnavailableError: () =>
+    new library.LMStudioSdkUnavailableError("http://x/v1", "The context guard", "turn it off.", "404"),
   LMStudioKvCacheExhaustedError: () =>
     new library.LMStudioKvCacheExhaustedError("m", "Context size has been exceeded."),
   ContextGuardAdmissionTimeoutError: () =>

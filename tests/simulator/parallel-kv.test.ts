@@ -118,7 +118,7 @@ describe("the shared pool", () => {
 
   test("three concurrent predictions of ~40% of n_ctx on a unified cache all fail with HTTP 500; the model stays loaded", async () => {
     const s = await start({ ...timing, preload: [{ key: LLM, contextLength: 4096 }] });
-    const results = await Promise.all([0, 1, 2].map((i) => chat(s, LLM, 1640, 60, `r${i}`)));
+    const results = await Promise.all([0, 1, 2].map((i) => chat(s, LLM, 1640, 200, `r${i}`)));
     for (const r of results) {
       expect(r.status).toBe(500);
       expect(r.body).toEqual({ error: { code: 500, message: EXCEEDED, type: "server_error" } });
@@ -131,7 +131,7 @@ describe("the shared pool", () => {
 
   test("the same predictions succeed with a per-slot cache (each slot has the full context)", async () => {
     const s = await start({ ...timing, preload: [{ key: LLM, contextLength: 4096, unifiedKvCache: false }] });
-    const results = await Promise.all([0, 1, 2].map((i) => chat(s, LLM, 1640, 60, `r${i}`)));
+    const results = await Promise.all([0, 1, 2].map((i) => chat(s, LLM, 1640, 200, `r${i}`)));
     expect(results.map((r) => r.status)).toEqual([200, 200, 200]);
   });
 
@@ -169,7 +169,7 @@ describe("the shared pool", () => {
     const s = await start({ ...timing, preload: [{ key: LLM, contextLength: 4096 }] });
     const model = await sdk(s).llm.model(LLM);
     const outcomes = await Promise.allSettled(
-      [0, 1, 2].map((i) => model.respond(messagesOf(1640, `sdk${i}`)[0]!.content, { maxTokens: 60 })),
+      [0, 1, 2].map((i) => model.respond(messagesOf(1640, `sdk${i}`)[0]!.content, { maxTokens: 200 })),
     );
     for (const o of outcomes) {
       expect(o.status).toBe("rejected");

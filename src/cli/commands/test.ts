@@ -48,7 +48,7 @@ async function selectModels(
   if (missing.length > 0)
     throw new UsageError(`unknown model(s): ${missing.join(", ")} (see \`langchain-lmstudio scan\`)`);
   const chosen = options.all
-    ? downloaded.filter((m) => m.type === "llm")
+    ? downloaded // LLMs and embedding models (the guard tests each kind its own way)
     : names.map((n) => byKey.get(n)).filter((m): m is DownloadedModel => m !== undefined);
   // Smaller models first: the most results soonest, and the riskiest loads last.
   const sorted = [...chosen].sort((a, b) => a.sizeBytes - b.sizeBytes);
