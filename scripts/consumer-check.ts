@@ -13,7 +13,7 @@
  */
 import { execFile } from "node:child_process";
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs, promisify } from "node:util";
@@ -257,15 +257,26 @@ if (installed) {
     LMSTUDIO_VISION_MODEL: "qwen2-vl-2b-instruct",
     LMSTUDIO_EMBEDDING_MODEL: "text-embedding-nomic-embed-text-v1.5",
     LMSTUDIO_GUARD_REGISTRY: join(work, "registry.json"),
+    HOME: join(work, "home"),
+    npm_config_cache: process.env.npm_config_cache ?? join(homedir(), ".npm"),
   };
-  // The files the README's vision example names.
+  // The files the README's examples name: the prompt library, and an LM Studio home for `save`
+  // (HOME points at a scratch folder for the README's commands; npm keeps its real cache).
+  await mkdir(join(app, "examples"), { recursive: true });
+  await writeFile(
+    join(app, "examples", "prompts.toml"),
+    await readFile(join(REPO, "examples", "prompts.toml")),
+  );
+  await mkdir(join(work, "home", ".lmstudio"), { recursive: true });
   await writeFile(join(app, "photo.webp"), await makeWebp(320, 240));
   await writeFile(join(app, "invoice.pdf"), await makeTextAndScanPdf());
   try {
     for (const block of blocks) {
       const where = `README.md:${block.line}`;
       if (block.lang === "bash") {
-        for (const line of block.code.split("\n").map((text) => text.replace(/\s+#.*$/, "").trim())) {
+        // A trailing backslash continues a command on the next line, as in a shell.
+        const commands = block.code.replace(/\\\n\s*/g, " ").split("\n");
+        for (const line of commands.map((text) => text.replace(/\s+#.*$/, "").trim())) {
           if (line === "") continue;
           const words = line.split(/\s+/);
           if (line.startsWith("npm install ")) {
@@ -276,7 +287,9 @@ if (installed) {
             });
           } else if (words[0] === "npx" && words[1] === "langchain-lmstudio") {
             await check(`${where} \`${line}\``, async () => {
-              const out = await sh("npx", ["--no", ...words.slice(1)], { cwd: app, env, timeoutMs: 300_000 });
+              // Through a shell, so the README's quoting and $(…) mean what they mean to a reader.
+              const command = line.replace(/^npx /, "npx --no ");
+              const out = await sh("bash", ["-c", command], { cwd: app, env, timeoutMs: 300_000 });
               return out.trim().split("\n").slice(-1)[0];
             });
           } else {

@@ -109,11 +109,13 @@ describe("test --all in a terminal", () => {
       /^chat-liar: declared 128k, tested \d+k? \(tested, limit: [\w-]+, \d+ loads\)$/,
     );
     expect(results.find((l) => l.startsWith("chat-heavy:"))).toMatch(/^chat-heavy: declared 64k, tested /);
-    // Every bar on screen is full; the run's bar says 3/3 and the ETA is resolved.
+    // --all tests the embedding model too, with its own result line.
+    expect(lines.filter((l) => /^embedder: declared 2k, tested /.test(l))).toHaveLength(1);
+    // Every bar on screen is full; the run's bar says 4/4 and the ETA is resolved.
     const bars = lines.filter((l) => /[█░]/.test(l));
     expect(bars.length).toBeGreaterThan(0);
     for (const bar of bars) expect(bar).not.toContain("░");
-    expect(bars.at(-1)).toMatch(/^█+ 3\/3 models elapsed \d+s · ETA done$/);
+    expect(bars.at(-1)).toMatch(/^█+ 4\/4 models elapsed \d+s · ETA done$/);
   }, 180_000);
 
   it("a narrow terminal keeps each bar on one line", async () => {
