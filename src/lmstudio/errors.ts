@@ -1,5 +1,6 @@
 import { ContextOverflowError, LangChainError, stampRetryable } from "@langchain/core/errors";
 import { lmStudioErrorBase } from "./error-brand.js";
+import { listNames, quoteName, quoteServerText } from "./quote.js";
 
 /**
  * Typed errors for everything LM Studio can answer with. Each keeps LangChain's family
@@ -45,10 +46,10 @@ export class LMStudioModelNotFoundError extends lmStudioErrorBase(LangChainError
     readonly availableModels: string[],
     detail?: string,
   ) {
-    const available = availableModels.length > 0 ? availableModels.join(", ") : "none reported";
+    const available = availableModels.length > 0 ? listNames(availableModels) : "none reported";
     super(
-      `LM Studio has no model "${model}". Available models: ${available}.` +
-        (detail ? ` (server said: ${detail})` : ""),
+      `LM Studio has no model "${quoteName(model)}". Available models: ${available}.` +
+        (detail ? ` (server said: ${quoteServerText(detail)})` : ""),
     );
     stampRetryable(this, false);
   }
@@ -60,7 +61,7 @@ export class LMStudioNoModelLoadedError extends lmStudioErrorBase(LangChainError
     super(
       "LM Studio has no model loaded and just-in-time loading is off. Load one with `lms load <model>` " +
         "or enable JIT loading in LM Studio's developer settings." +
-        (detail ? ` (server said: ${detail})` : ""),
+        (detail ? ` (server said: ${quoteServerText(detail)})` : ""),
     );
     stampRetryable(this, false);
   }
@@ -73,9 +74,9 @@ export class LMStudioNotEmbeddingModelError extends lmStudioErrorBase(LangChainE
     detail?: string,
   ) {
     super(
-      `"${model}" is not an embedding model, so LM Studio cannot embed with it. ` +
+      `"${quoteName(model)}" is not an embedding model, so LM Studio cannot embed with it. ` +
         "Use an embedding model (e.g. text-embedding-nomic-embed-text-v1.5) or set LMSTUDIO_EMBEDDING_MODEL." +
-        (detail ? ` (server said: ${detail})` : ""),
+        (detail ? ` (server said: ${quoteServerText(detail)})` : ""),
     );
     stampRetryable(this, false);
   }
@@ -93,11 +94,11 @@ export class LMStudioVisionNotSupportedError extends lmStudioErrorBase(
   ) {
     const options =
       visionModels.length > 0
-        ? `Vision-capable models on this server: ${visionModels.join(", ")}.`
+        ? `Vision-capable models on this server: ${listNames(visionModels)}.`
         : "No vision-capable model is available on this server.";
     super(
-      `"${model}" cannot see images. ${options} Set LMSTUDIO_VISION_MODEL to one of them.` +
-        (detail ? ` (server said: ${detail})` : ""),
+      `"${quoteName(model)}" cannot see images. ${options} Set LMSTUDIO_VISION_MODEL to one of them.` +
+        (detail ? ` (server said: ${quoteServerText(detail)})` : ""),
     );
     stampRetryable(this, false);
   }

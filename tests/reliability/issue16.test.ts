@@ -13,13 +13,19 @@ import {
 } from "../../src/context-guard/index.js";
 import {
   ChatLMStudio,
+  LMStudioContextOverflowError,
   LMStudioEmbeddings,
   LMStudioImageInputError,
   LMStudioMalformedEmbeddingError,
+  LMStudioModelNotFoundError,
+  LMStudioNoModelLoadedError,
+  LMStudioNotEmbeddingModelError,
   LMStudioRequestError,
   LMStudioTimeoutError,
   LMStudioUnreachableError,
   LMStudioVision,
+  LMStudioVisionNotSupportedError,
+  mapLMStudioError,
   pdfText,
   pdfToImages,
   readImageBytes,
@@ -443,5 +449,70 @@ describe("issue 13.8 describeDocument with a page that does not exist", () => {
       "Page 99 does not exist: the PDF has 1 page (valid pages: 1 to 1).",
     );
     expect(chatRequests(sim)).toBe(0);
+  });
+});
+
+describe("16.6 error bodies built against the overflow and not-found parsers", () => {
+  it("2 MB bodies repeating a pattern's first anchor are mapped in linear time (a child, bounded)", async () => {
+    const result = await runScript(join(import.meta.dirname, "fixtures", "map-hostile-body.ts"), [], 30_000);
+    expect(result.signal).toBeNull();
+    expect(result.code).toBe(0);
+    const lines = result.stdout.trim().split("\n");
+    expect(lines.map((line) => line.split(" ")[0])).toEqual([
+      "ContextOverflowError", // LMStudioContextOverflowError keeps core's name
+      "LMStudioModelNotFoundError",
+      "LMStudioRequestError",
+      "LMStudioModelNotFoundError",
+    ]);
+    // Every message is bounded, whatever the body's size (16.11).
+    for (const line of lines) expect(Number(line.split(" ")[1])).toBeLessThan(6_000);
+  });
+
+  it("still reads both numbers of the 0.3 wording and the model list of the not-found wording", () => {
+    const overflow = mapLMStudioError(400, {
+      error:
+        "Trying to keep the first 5000 tokens when context the overflows. However, the model is loaded with context length of only 4096 tokens, which is not enough.",
+    }) as LMStudioContextOverflowError;
+    expect(overflow).toBeInstanceOf(LMStudioContextOverflowError);
+    expect([overflow.promptTokens, overflow.contextLength, overflow.dialect]).toEqual([
+      5000,
+      4096,
+      "lmstudio-0.3",
+    ]);
+    const notFound = mapLMStudioError(404, {
+      error:
+        'Invalid model identifier "nope". Please specify a valid downloaded model (e.g., a-1, b (v2), c).',
+    }) as LMStudioModelNotFoundError;
+    expect(notFound).toBeInstanceOf(LMStudioModelNotFoundError);
+    expect([notFound.model, notFound.availableModels]).toEqual(["nope", ["a-1", "b (v2)", "c"]]);
+  });
+});
+
+describe("16.11 server text quoted in every typed error is capped", () => {
+  const huge = "x".repeat(5_000_000);
+  it.each([
+    ["overflow", `Context size has been exceeded. ${huge}`, LMStudioContextOverflowError],
+    ["no model loaded", `No models loaded. ${huge}`, LMStudioNoModelLoadedError],
+    ["not embedding", `Model is not embedding. ${huge}`, LMStudioNotEmbeddingModelError],
+    ["vision", `Model does not support images. ${huge}`, LMStudioVisionNotSupportedError],
+    ["path not found", `Cannot find a model with path "${huge}"`, LMStudioModelNotFoundError],
+    [
+      "invalid model",
+      `Invalid model identifier "m". Please specify a valid downloaded model (e.g., ${huge}).`,
+      LMStudioModelNotFoundError,
+    ],
+    ["generic", huge, LMStudioRequestError],
+  ] as const)("%s: a 5 MB body gives a message under 5,000 characters", (_name, body, Expected) => {
+    const error = mapLMStudioError(400, { error: body }, { model: "m" });
+    expect(error).toBeInstanceOf(Expected);
+    expect(error.message.length).toBeLessThan(5_000);
+    expect(error.message).toMatch(/more characters\)/);
+  });
+
+  it("a list of 10,000 available models is cut to 20 names", () => {
+    const names = Array.from({ length: 10_000 }, (_, i) => `model-${i}`);
+    const error = new LMStudioModelNotFoundError("m", names);
+    expect(error.message).toContain("model-19 and 9980 more.");
+    expect(error.availableModels).toHaveLength(10_000);
   });
 });
