@@ -376,7 +376,12 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
         const choice = data.choices?.[0];
         if (!choice?.delta) continue;
         const delta = choice.delta;
-        const message = this._convertCompletionsDeltaToBaseMessageChunk(delta, data, defaultRole);
+        // A stream is the assistant's answer whether or not its deltas name a role (some servers never do).
+        const message = this._convertCompletionsDeltaToBaseMessageChunk(
+          delta,
+          data,
+          defaultRole ?? "assistant",
+        );
         defaultRole = delta.role ?? defaultRole;
         if (!AIMessageChunk.isInstance(message) || typeof message.content !== "string") continue;
 

@@ -2,6 +2,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { AIMessage } from "@langchain/core/messages";
 import { PDFDocument } from "pdf-lib";
 import { afterEach, describe, expect, it } from "vitest";
 import {
@@ -514,5 +515,29 @@ describe("16.11 server text quoted in every typed error is capped", () => {
     const error = new LMStudioModelNotFoundError("m", names);
     expect(error.message).toContain("model-19 and 9980 more.");
     expect(error.availableModels).toHaveLength(10_000);
+  });
+});
+
+describe("16.9 streamed deltas without a role", () => {
+  it("are the assistant's answer, as in the non-streaming path", async () => {
+    raw = await startRawServer((_req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      const delta = (content: string, finish: string | null = null) =>
+        `data: ${JSON.stringify({ id: "x", model: MODEL, choices: [{ index: 0, delta: { content }, finish_reason: finish }] })}\n\n`;
+      res.end(`${delta("Hel")}${delta("lo")}${delta("", "stop")}data: [DONE]\n\n`);
+    });
+    const model = new ChatLMStudio({ baseUrl: raw.baseUrl, model: MODEL, maxRetries: 0 });
+    let text = "";
+    for await (const chunk of await model.stream("Hi")) text += chunk.text;
+    expect(text).toBe("Hello");
+    const streamingModel = new ChatLMStudio({
+      baseUrl: raw.baseUrl,
+      model: MODEL,
+      maxRetries: 0,
+      streaming: true,
+    });
+    const answer = await streamingModel.invoke("Hi");
+    expect(AIMessage.isInstance(answer)).toBe(true);
+    expect(answer.text).toBe("Hello");
   });
 });
