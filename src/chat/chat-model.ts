@@ -21,6 +21,7 @@ import type { ChatClampResult, ContextGuardLike, OverflowPolicy } from "../conte
 import { droppedConnectionErrorFor, unreachableErrorFor } from "../lmstudio/connection-errors.js";
 import { mapLMStudioError } from "../lmstudio/error-mapping.js";
 import {
+  assertSendableApiKey,
   LMStudioEmptyResponseError,
   LMStudioModelNotFoundError,
   LMStudioNoModelLoadedError,
@@ -145,6 +146,7 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
     const settings = fields.settings ?? (needsEnvironment ? lmStudioSettings() : undefined);
     const baseUrl = normalizeBaseUrl(fields.baseUrl ?? settings?.baseUrl ?? "http://localhost:1234/v1");
     const apiKey = fields.apiKey ?? settings?.apiKey;
+    assertSendableApiKey(apiKey);
     const {
       contextGuard,
       overflow,

@@ -2,6 +2,7 @@ import { Embeddings, type EmbeddingsParams } from "@langchain/core/embeddings";
 import { LMSTUDIO_DEFAULT_BASE_URL, type LMStudioSettings, lmStudioSettings } from "../config/env.js";
 import { SdkModelHost } from "../context-guard/model-host.js";
 import { DEFAULT_SDK_DEADLINES, type SdkDeadlines } from "../context-guard/sdk-lifecycle.js";
+import { assertSendableApiKey } from "../lmstudio/errors.js";
 import { fetchLMStudioJson } from "../lmstudio/fetch-json.js";
 import { normalizeBaseUrl } from "../lmstudio/urls.js";
 import { planBatches } from "./batching.js";
@@ -106,6 +107,7 @@ export class LMStudioEmbeddings extends Embeddings {
     this.model = model;
     this.baseUrl = normalizeBaseUrl(fields.baseUrl ?? settings.baseUrl ?? LMSTUDIO_DEFAULT_BASE_URL);
     this.#apiKey = fields.apiKey ?? settings.apiKey;
+    assertSendableApiKey(this.#apiKey);
     this.batchSize = fields.batchSize ?? DEFAULT_BATCH_SIZE;
     this.maxRequestBytes = fields.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
     this.dimensions = fields.dimensions;

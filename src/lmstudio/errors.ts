@@ -1,6 +1,8 @@
 import { ContextOverflowError, LangChainError, stampRetryable } from "@langchain/core/errors";
+import { apiTokenProblem } from "../config/env.js";
 import { lmStudioErrorBase } from "./error-brand.js";
 import { listNames, quoteName, quoteServerText } from "./quote.js";
+import { withoutCredentials } from "./urls.js";
 
 /**
  * Typed errors for everything LM Studio can answer with. Each keeps LangChain's family
@@ -106,15 +108,18 @@ export class LMStudioVisionNotSupportedError extends lmStudioErrorBase(
 
 export class LMStudioUnreachableError extends lmStudioErrorBase(LangChainError, "unreachable") {
   override readonly name: string = "LMStudioUnreachableError";
+  /** The base URL tried, without any `user:password@`. */
+  readonly baseUrl: string;
   constructor(
-    readonly baseUrl: string,
+    baseUrl: string,
     readonly reason: string,
     options?: { cause?: unknown },
   ) {
     super(
-      `Cannot reach LM Studio at ${baseUrl} (${reason}). Start its server with \`lms server start\` ` +
+      `Cannot reach LM Studio at ${withoutCredentials(baseUrl)} (${reason}). Start its server with \`lms server start\` ` +
         "(or LM Studio › Developer › Start Server), or point LMSTUDIO_BASE_URL at the right host and port.",
     );
+    this.baseUrl = withoutCredentials(baseUrl);
     if (options?.cause !== undefined) this.cause = options.cause;
     stampRetryable(this, false);
   }
@@ -152,6 +157,24 @@ export class LMStudioRequestError extends lmStudioErrorBase(LangChainError, "req
     // 5xx and 429 may pass; anything else is the request's fault and will fail the same way again.
     stampRetryable(this, status === undefined || status >= 500 || status === 429);
   }
+}
+
+/** An API token that cannot be sent (a control character, e.g. a newline read along with it from a file). */
+export class LMStudioInvalidApiKeyError extends lmStudioErrorBase(LangChainError, "invalid-api-key") {
+  override readonly name: string = "LMStudioInvalidApiKeyError";
+  constructor(problem: string) {
+    // The token itself is never quoted: this message ends up in logs.
+    super(
+      `The LM Studio API token (apiKey, LM_API_TOKEN or LMSTUDIO_API_KEY) ${problem}. Check how it was set.`,
+    );
+    stampRetryable(this, false);
+  }
+}
+
+/** Throws LMStudioInvalidApiKeyError unless `apiKey` (when given) can be sent in a header. */
+export function assertSendableApiKey(apiKey: string | undefined): void {
+  const problem = apiKey === undefined ? undefined : apiTokenProblem(apiKey);
+  if (problem) throw new LMStudioInvalidApiKeyError(problem);
 }
 
 /** A 200 response that carried nothing: no content, no tool call, no finish reason. */

@@ -14,9 +14,11 @@ import {
 } from "../../src/context-guard/index.js";
 import {
   ChatLMStudio,
+  InvalidEnvironmentError,
   LMStudioContextOverflowError,
   LMStudioEmbeddings,
   LMStudioImageInputError,
+  LMStudioInvalidApiKeyError,
   LMStudioMalformedEmbeddingError,
   LMStudioModelNotFoundError,
   LMStudioNoModelLoadedError,
@@ -26,6 +28,7 @@ import {
   LMStudioUnreachableError,
   LMStudioVision,
   LMStudioVisionNotSupportedError,
+  lmStudioSettings,
   mapLMStudioError,
   pdfText,
   pdfToImages,
@@ -33,6 +36,7 @@ import {
   toImageContent,
 } from "../../src/index.js";
 import { type RunningSimulator, startSimulator } from "../../src/testing/index.js";
+import { closedPort } from "../embeddings/closed-port.js";
 import { wordTokenCounter } from "../embeddings/word-token-counter.js";
 import { type RawServer, startRawServer } from "./raw-server.js";
 import { settleWithin } from "./support.js";
@@ -539,5 +543,63 @@ describe("16.9 streamed deltas without a role", () => {
     const answer = await streamingModel.invoke("Hi");
     expect(AIMessage.isInstance(answer)).toBe(true);
     expect(answer.text).toBe("Hello");
+  });
+});
+
+describe("16.10 secrets in tokens and base URLs", () => {
+  const SECRET = "sk-secret-123";
+  it.each([
+    ["CR/LF", `${SECRET}\r\nX-Injected: 1`],
+    ["NUL", `${SECRET}\u0000tail`],
+  ])("an API token with %s is refused up front, typed, without echoing it", (_name, token) => {
+    const attempts: Array<() => unknown> = [
+      () => new ChatLMStudio({ baseUrl: "http://127.0.0.1:1/v1", model: MODEL, apiKey: token }),
+      () => new LMStudioEmbeddings({ baseUrl: "http://127.0.0.1:1/v1", model: "e", apiKey: token }),
+    ];
+    for (const attempt of attempts) {
+      let error: unknown;
+      try {
+        attempt();
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toBeInstanceOf(LMStudioInvalidApiKeyError);
+      expect((error as Error).message).toMatch(/control character \(code (13|0)\) at position 14/);
+      expect((error as Error).message).not.toContain(SECRET);
+    }
+    const env = () => lmStudioSettings({ LM_API_TOKEN: token });
+    expect(env).toThrow(InvalidEnvironmentError);
+    try {
+      env();
+    } catch (error) {
+      expect((error as InvalidEnvironmentError).problems.map((p) => p.variable)).toEqual(["LM_API_TOKEN"]);
+      expect((error as Error).message).not.toContain(SECRET);
+    }
+  });
+
+  it("user:password@ in the base URL never appears in the guard's unreachable error", async () => {
+    const port = await closedPort();
+    dir = await mkdtemp(join(tmpdir(), "issue16-"));
+    guard = createContextGuard({
+      baseUrl: `http://admin:hunter2@127.0.0.1:${port}/v1`,
+      registryPath: join(dir, "registry.json"),
+      sdkDeadlines: { connectMs: 2000 },
+    });
+    const error = await guard
+      .clampChat({ model: MODEL, messages: [], overflow: "error" })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LMStudioUnreachableError);
+    const unreachable = error as LMStudioUnreachableError;
+    expect(unreachable.message).toContain(`http://127.0.0.1:${port}/v1`);
+    expect(`${unreachable.message} ${unreachable.baseUrl}`).not.toMatch(/admin|hunter2/);
+  });
+});
+
+describe("16.15 smaller points", () => {
+  it("LMSTUDIO_MAX_TOKENS of 400 nines is refused, not sent as Infinity", () => {
+    expect(() => lmStudioSettings({ LMSTUDIO_MAX_TOKENS: "9".repeat(400) })).toThrow(
+      /LMSTUDIO_MAX_TOKENS: must be at most 2147483647/,
+    );
+    expect(lmStudioSettings({ LMSTUDIO_MAX_TOKENS: "2147483647" }).maxTokens).toBe(2147483647);
   });
 });

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { sdkVersion } from "../../context-guard/index.js";
-import { serverOrigin } from "../../lmstudio/urls.js";
+import { serverOrigin, withoutCredentials } from "../../lmstudio/urls.js";
 import {
   baseUrlOf,
   colors,
@@ -40,7 +40,11 @@ export function registerDoctorCommand(program: Command): void {
       const checks: Check[] = [];
       const baseUrl = baseUrlOf(options);
       const models = await httpStatus(`${baseUrl.replace(/\/+$/, "")}/models`);
-      checks.push({ check: "http", ok: models === 200, detail: `GET ${baseUrl}/models → ${models}` });
+      checks.push({
+        check: "http",
+        ok: models === 200,
+        detail: `GET ${withoutCredentials(baseUrl)}/models → ${models}`,
+      });
       const origin = serverOrigin(baseUrl);
       const [v1, v0] = await Promise.all([
         httpStatus(`${origin}/api/v1/models`),
