@@ -153,11 +153,12 @@ describe("16.7 a malformed embedding index", () => {
   });
 });
 
-function runScript(script: string, args: string[], boundMs: number) {
+function runScript(script: string, args: string[], boundMs: number, env: Record<string, string> = {}) {
   return new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>(
     (resolve) => {
       const child = spawn(process.execPath, ["--import", "tsx", script, ...args], {
         stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, NO_COLOR: "1", ...env },
       });
       let stdout = "";
       let stderr = "";
@@ -592,6 +593,22 @@ describe("16.10 secrets in tokens and base URLs", () => {
     const unreachable = error as LMStudioUnreachableError;
     expect(unreachable.message).toContain(`http://127.0.0.1:${port}/v1`);
     expect(`${unreachable.message} ${unreachable.baseUrl}`).not.toMatch(/admin|hunter2/);
+  });
+});
+
+const CLI = join(import.meta.dirname, "..", "..", "src", "cli", "main.ts");
+
+describe("16.10 doctor with credentials in LMSTUDIO_BASE_URL", () => {
+  it.each([[[]], [["--json"]]])("prints no user:password (args %j)", async (extra) => {
+    sim = await startSimulator({ port: 0, loadTimeScale: 0 });
+    dir = await mkdtemp(join(tmpdir(), "issue16-doctor-"));
+    const result = await runScript(CLI, ["doctor", ...extra], 60_000, {
+      LMSTUDIO_BASE_URL: `http://admin:hunter2@127.0.0.1:${sim.port}/v1`,
+      LMSTUDIO_GUARD_REGISTRY: join(dir, "registry.json"),
+    });
+    expect(result.signal).toBeNull();
+    expect(result.stdout).toContain(`127.0.0.1:${sim.port}/v1/models`);
+    expect(`${result.stdout}${result.stderr}`).not.toMatch(/admin|hunter2/);
   });
 });
 

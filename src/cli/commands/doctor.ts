@@ -38,13 +38,10 @@ export function registerDoctorCommand(program: Command): void {
     .option("--json", "one JSON object per check")
     .action(async (options: GuardCliOptions & { json?: boolean }) => {
       const checks: Check[] = [];
-      const baseUrl = baseUrlOf(options);
+      // The library never sends user:password from a base URL (and must not print it): neither does doctor.
+      const baseUrl = withoutCredentials(baseUrlOf(options));
       const models = await httpStatus(`${baseUrl.replace(/\/+$/, "")}/models`);
-      checks.push({
-        check: "http",
-        ok: models === 200,
-        detail: `GET ${withoutCredentials(baseUrl)}/models → ${models}`,
-      });
+      checks.push({ check: "http", ok: models === 200, detail: `GET ${baseUrl}/models → ${models}` });
       const origin = serverOrigin(baseUrl);
       const [v1, v0] = await Promise.all([
         httpStatus(`${origin}/api/v1/models`),
