@@ -620,3 +620,29 @@ describe("16.15 smaller points", () => {
     expect(lmStudioSettings({ LMSTUDIO_MAX_TOKENS: "2147483647" }).maxTokens).toBe(2147483647);
   });
 });
+
+describe("16.15 a base URL on a port fetch refuses (6666)", () => {
+  it("is LMStudioUnreachableError saying no request was sent, at once, for chat and embeddings", async () => {
+    const baseUrl = "http://127.0.0.1:6666/v1";
+    const chat = await settleWithin(
+      () => new ChatLMStudio({ baseUrl, model: MODEL, maxRetries: 6 }).invoke("Hello"),
+      10_000,
+    );
+    const embeddings = await settleWithin(
+      () =>
+        new LMStudioEmbeddings({
+          baseUrl,
+          model: "e",
+          maxRetries: 6,
+          tokenCounter: wordTokenCounter(2048).counter,
+        }).embedQuery("Hello"),
+      10_000,
+    );
+    for (const outcome of [chat, embeddings]) {
+      expect(outcome.kind).toBe("error");
+      const error = outcome.kind === "error" ? outcome.error : undefined;
+      expect(error).toBeInstanceOf(LMStudioUnreachableError);
+      expect((error as Error).message).toMatch(/refuses to connect to port 6666.*no request was sent/);
+    }
+  });
+});
