@@ -1,17 +1,19 @@
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AIMessage } from "@langchain/core/messages";
 import { PDFDocument } from "pdf-lib";
 import { afterEach, describe, expect, it } from "vitest";
 import {
-  type ContextGuard,
+  ContextGuard,
   type ContextGuardOptions,
+  ContextRegistry,
   createContextGuard,
   ModelHostError,
   SdkModelHost,
 } from "../../src/context-guard/index.js";
+import { freshEntry } from "../../src/context-guard/registry-schema.js";
 import {
   ChatLMStudio,
   InvalidEnvironmentError,
@@ -36,6 +38,7 @@ import {
   toImageContent,
 } from "../../src/index.js";
 import { type RunningSimulator, startSimulator } from "../../src/testing/index.js";
+import { FakeHost } from "../context-guard/fake-host.js";
 import { closedPort } from "../embeddings/closed-port.js";
 import { wordTokenCounter } from "../embeddings/word-token-counter.js";
 import { type RawServer, startRawServer } from "./raw-server.js";
@@ -644,5 +647,47 @@ describe("16.15 a base URL on a port fetch refuses (6666)", () => {
       expect(error).toBeInstanceOf(LMStudioUnreachableError);
       expect((error as Error).message).toMatch(/refuses to connect to port 6666.*no request was sent/);
     }
+  });
+});
+
+describe("16.15 registry entries edited by hand", () => {
+  const identity = { modelKey: "m", format: "gguf", lmStudioVersion: "fake-1", loadSettings: "{}" };
+
+  it("a testedMax of 2^40 is bounded by the model's declared maximum on read", async () => {
+    dir = await mkdtemp(join(tmpdir(), "issue16-registry-"));
+    const registry = new ContextRegistry(join(dir, "registry.json"));
+    await registry.updateEntry(identity, () => ({
+      ...freshEntry(identity, { declaredMax: 32768 }),
+      status: "tested",
+      testedMax: 2 ** 40,
+      usablePromptTokens: 2 ** 40 - 100,
+    }));
+    const guard = new ContextGuard({ host: new FakeHost([{ key: "m", declared: 32768 }]), registry });
+    const limits = await guard.limitsFor("m");
+    expect([limits.source, limits.contextLength, limits.promptLimit]).toEqual(["tested", 32768, 32768]);
+  });
+
+  it("a __proto__ entry is kept as data through the next write", async () => {
+    dir = await mkdtemp(join(tmpdir(), "issue16-registry-"));
+    const path = join(dir, "registry.json");
+    const registry = new ContextRegistry(path);
+    await registry.updateEntry(identity, () => freshEntry(identity, { declaredMax: 4096 }));
+    const file = JSON.parse(await readFile(path, "utf8")) as { entries: Record<string, unknown> };
+    const text = JSON.stringify(file).replace(
+      '"entries":{',
+      `"entries":{"__proto__":${JSON.stringify(freshEntry({ ...identity, modelKey: "hand-edited" }, { declaredMax: 2048 }))},`,
+    );
+    await writeFile(path, text);
+    await registry.updateEntry({ ...identity, modelKey: "other" }, () =>
+      freshEntry({ ...identity, modelKey: "other" }, { declaredMax: 1024 }),
+    );
+    const after = JSON.parse(await readFile(path, "utf8")) as { entries: object };
+    expect(Object.keys(after.entries).length).toBe(3);
+    expect(Object.hasOwn(after.entries, "__proto__")).toBe(true);
+    expect((await registry.entries()).map((entry) => entry.modelKey).sort()).toEqual([
+      "hand-edited",
+      "m",
+      "other",
+    ]);
   });
 });
