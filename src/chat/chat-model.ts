@@ -206,6 +206,17 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
     return this;
   }
 
+  /**
+   * Closes the context guard this model built for `contextGuard: true` (its SDK connection, and the
+   * instances it loaded), so a process can exit and many models do not hoard sockets. A guard passed
+   * in is the caller's to close. A later guarded call builds a new guard.
+   */
+  async close(): Promise<void> {
+    const built = this.contextGuardOption === true ? this.contextGuard : undefined;
+    this.contextGuard = undefined;
+    if (built) await ((await built) as ContextGuardLike & { close?: () => Promise<void> }).close?.();
+  }
+
   /** `new ChatLMStudio(fields)` followed by `init()`, so `profile` is ready. */
   static async fromServer(fields?: ChatLMStudioFields): Promise<ChatLMStudio> {
     return new ChatLMStudio(fields).init();

@@ -342,6 +342,11 @@ export class SdkModelHost implements ModelHost {
     for (const ref of [...this.owned.values()]) await this.unload(ref).catch(() => undefined);
     await this.dropClient();
   }
+
+  /** Closes the SDK connection and leaves loaded instances alone; the next call reconnects. */
+  async disconnect(): Promise<void> {
+    await this.dropClient();
+  }
 }
 
 /** The installed SDK's version, for `doctor`. */

@@ -82,6 +82,8 @@ export class LMStudioEmbeddings extends Embeddings {
   private readonly onWarning: (warning: LongInputWarning) => void;
   private readonly tokenCounter: EmbeddingTokenCounter;
   private readonly fetchImpl?: typeof fetch;
+  /** Closes the SDK connection this object opened itself (never a guard or counter passed in). */
+  readonly #release: (() => Promise<void>) | undefined;
   /** Vector length seen for the model so far: a later call that differs is an error, not a silent mix. */
   private knownDimensions?: number;
 
@@ -116,26 +118,36 @@ export class LMStudioEmbeddings extends Embeddings {
     this.timeout = fields.timeout ?? DEFAULT_TIMEOUT_MS;
     this.onWarning = fields.onWarning ?? ((warning) => console.warn(warning.message));
     this.fetchImpl = fields.fetch;
-    this.tokenCounter =
-      fields.tokenCounter ??
-      (fields.contextGuard
-        ? guardTokenCounter(
-            fields.contextGuard === true
-              ? lazyContextGuard({ baseUrl: this.baseUrl, apiKey: this.#apiKey })
-              : fields.contextGuard,
-          )
-        : modelHostTokenCounter(
-            new SdkModelHost({
-              baseUrl: this.baseUrl,
-              apiKey: this.#apiKey,
-              deadlines: sdkDeadlinesFor(this.timeout),
-            }),
-            {
-              baseUrl: this.baseUrl,
-              apiKey: this.#apiKey,
-              fetch: fields.fetch,
-            },
-          ));
+    if (fields.tokenCounter) {
+      this.tokenCounter = fields.tokenCounter;
+    } else if (fields.contextGuard === true) {
+      const guard = lazyContextGuard({ baseUrl: this.baseUrl, apiKey: this.#apiKey });
+      this.tokenCounter = guardTokenCounter(guard);
+      this.#release = () => guard.close();
+    } else if (fields.contextGuard) {
+      this.tokenCounter = guardTokenCounter(fields.contextGuard);
+    } else {
+      const host = new SdkModelHost({
+        baseUrl: this.baseUrl,
+        apiKey: this.#apiKey,
+        deadlines: sdkDeadlinesFor(this.timeout),
+      });
+      this.tokenCounter = modelHostTokenCounter(host, {
+        baseUrl: this.baseUrl,
+        apiKey: this.#apiKey,
+        fetch: fields.fetch,
+      });
+      this.#release = () => host.disconnect();
+    }
+  }
+
+  /**
+   * Closes the LM Studio SDK connection this object opened for token counting (or the guard it built
+   * for `contextGuard: true`), so a process can exit and long-lived apps do not hoard sockets. A guard
+   * or token counter passed in is the caller's to close. Later calls reconnect.
+   */
+  async close(): Promise<void> {
+    await this.#release?.();
   }
 
   async embedQuery(text: string): Promise<number[]> {

@@ -42,7 +42,7 @@ import { FakeHost } from "../context-guard/fake-host.js";
 import { closedPort } from "../embeddings/closed-port.js";
 import { wordTokenCounter } from "../embeddings/word-token-counter.js";
 import { type RawServer, startRawServer } from "./raw-server.js";
-import { settleWithin } from "./support.js";
+import { activeResources, leakedSince, settleWithin } from "./support.js";
 
 /** Regressions for issue 16: failures must be typed, bounded and loud. One block per item. */
 
@@ -689,5 +689,34 @@ describe("16.15 registry entries edited by hand", () => {
       "m",
       "other",
     ]);
+  });
+});
+
+describe("16.15 releasing SDK connections", () => {
+  it("20 guarded chat models and 5 embeddings hold sockets until closed, and none after close()", async () => {
+    sim = await startSimulator({ port: 0, loadTimeScale: 0 });
+    dir = await mkdtemp(join(tmpdir(), "issue16-close-"));
+    const baseline = activeResources();
+    const models = Array.from(
+      { length: 20 },
+      () => new ChatLMStudio({ baseUrl: sim!.baseUrl, model: MODEL, maxRetries: 0, contextGuard: true }),
+    );
+    const embeddings = Array.from(
+      { length: 5 },
+      () => new LMStudioEmbeddings({ baseUrl: sim!.baseUrl, model: "text-embedding-nomic-embed-text-v1.5" }),
+    );
+    const previous = process.env.LMSTUDIO_GUARD_REGISTRY;
+    process.env.LMSTUDIO_GUARD_REGISTRY = join(dir, "registry.json");
+    try {
+      for (const model of models) expect((await model.invoke("Hello")).text).toBe("You said: Hello");
+      for (const embedder of embeddings) expect(await embedder.embedQuery("Hello")).toHaveLength(768);
+    } finally {
+      if (previous === undefined) delete process.env.LMSTUDIO_GUARD_REGISTRY;
+      else process.env.LMSTUDIO_GUARD_REGISTRY = previous;
+    }
+    const open = (activeResources().get("TCPSocketWrap") ?? 0) - (baseline.get("TCPSocketWrap") ?? 0);
+    expect(open).toBeGreaterThanOrEqual(25);
+    await Promise.all([...models.map((model) => model.close()), ...embeddings.map((e) => e.close())]);
+    expect(await leakedSince(baseline)).toEqual([]);
   });
 });
