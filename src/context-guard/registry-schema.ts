@@ -70,6 +70,8 @@ export const registryEntrySchema = z.object({
   firstBad: z.number().int().positive().optional(),
   failureKind: failureKindSchema.optional(),
   status: entryStatusSchema,
+  /** The process running a context search on this model, from its start to its end. */
+  testRun: z.object({ pid: z.number().int(), startedAt: z.string() }).optional(),
   /** Written before each load: if the process dies, this is the size it died at. */
   probing: z
     .object({ contextLength: z.number().int().positive(), pid: z.number().int(), startedAt: z.string() })

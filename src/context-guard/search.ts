@@ -372,6 +372,8 @@ export async function searchUsableContext(
           ...(firstBad !== undefined ? { firstBad, ...(failureKind ? { failureKind } : {}) } : {}),
         })
         .catch(() => undefined);
+    } else {
+      await journal.abandon().catch(() => undefined);
     }
     throw error;
   }

@@ -10,7 +10,9 @@ import {
   type ContextGuardOptions,
   ContextRegistry,
   createContextGuard,
+  ModelBusyError,
   ModelHostError,
+  RegistryJournal,
   SdkModelHost,
 } from "../../src/context-guard/index.js";
 import { freshEntry } from "../../src/context-guard/registry-schema.js";
@@ -718,5 +720,47 @@ describe("16.15 releasing SDK connections", () => {
     expect(open).toBeGreaterThanOrEqual(25);
     await Promise.all([...models.map((model) => model.close()), ...embeddings.map((e) => e.close())]);
     expect(await leakedSince(baseline)).toEqual([]);
+  });
+});
+
+describe("16.8 two test runs on one model", () => {
+  const identity = { modelKey: "m", format: "gguf", lmStudioVersion: "fake-1", loadSettings: "{}" };
+
+  it("a run holds the model from begin to finish, even between loads, against another live process", async () => {
+    dir = await mkdtemp(join(tmpdir(), "issue16-busy-"));
+    const registry = new ContextRegistry(join(dir, "registry.json"));
+    // Another live process whose run is between two loads: holding the model, no probing marker.
+    const other = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { stdio: "ignore" });
+    try {
+      const otherPid = other.pid as number;
+      await registry.updateEntry(identity, () => ({
+        ...freshEntry(identity, { declaredMax: 32768 }),
+        status: "testing",
+        loads: 4,
+        testRun: { pid: otherPid, startedAt: new Date().toISOString() },
+      }));
+      const second = await new RegistryJournal(registry, identity)
+        .begin({ declaredMax: 32768, fresh: false })
+        .catch((e: unknown) => e);
+      expect(second).toBeInstanceOf(ModelBusyError);
+      expect((second as Error).message).toContain(`process ${otherPid}`);
+      expect((await registry.find(identity))?.loads).toBe(4);
+    } finally {
+      other.kill("SIGKILL");
+    }
+  });
+
+  it("the hold is taken at begin and given back at finish, and a dead holder's hold is taken over", async () => {
+    dir = await mkdtemp(join(tmpdir(), "issue16-busy-"));
+    const registry = new ContextRegistry(join(dir, "registry.json"));
+    await registry.updateEntry(identity, () => ({
+      ...freshEntry(identity, { declaredMax: 32768 }),
+      testRun: { pid: 2 ** 22 + 12345, startedAt: "2026-01-01T00:00:00.000Z" },
+    }));
+    const journal = new RegistryJournal(registry, identity);
+    await journal.begin({ declaredMax: 32768, fresh: false });
+    expect((await registry.find(identity))?.testRun?.pid).toBe(process.pid);
+    await journal.finish({ status: "tested", loads: 1, testedMax: 4096 });
+    expect((await registry.find(identity))?.testRun).toBeUndefined();
   });
 });
