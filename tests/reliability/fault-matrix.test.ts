@@ -15,6 +15,7 @@ import {
   LMStudioInputTooLongError,
   LMStudioMalformedEmbeddingError,
   LMStudioRequestError,
+  LMStudioTimeoutError,
   LMStudioUnreachableError,
 } from "../../src/index.js";
 import {
@@ -77,7 +78,10 @@ type CaseName =
   | "silent empty stream"
   | "WebSocket drop mid-load"
   | "model auto-evicted"
-  | "slow server beyond timeout";
+  | "slow server beyond timeout"
+  | "server stops mid-session"
+  | "SDK socket accepts, stays silent"
+  | "SDK handshake never completes";
 
 const results = new Map<string, { outcome: string; ms: number; leaks: string[] }>();
 let dir: string;
@@ -258,6 +262,80 @@ async function cutOffRun(
     void target;
   }
 }
+
+/** SDK deadlines for the cells whose fault is on the SDK socket: short, so the cells stay quick. */
+const SDK_DEADLINES = { connectMs: REQUEST_TIMEOUT_MS, callMs: REQUEST_TIMEOUT_MS, loadMs: 5_000 };
+
+/**
+ * The SDK-side operations of a session: guarded chat (invoke, stream), embeddings (whose token
+ * counter talks over the SDK socket) and a guard probe. `between` runs after one successful call of
+ * the operation (null: no call first); then the operation runs again and is observed.
+ */
+async function sdkSessionRun(
+  operation: Operation,
+  target: Target,
+  between: ((sim: RunningSimulator) => Promise<void> | void) | null,
+): Promise<Observed> {
+  const { baseUrl, sim, registryPath } = target;
+  const guard = createContextGuard({ baseUrl, registryPath, sdkDeadlines: SDK_DEADLINES });
+  const embedder = embeddings(baseUrl);
+  const guarded = chat(baseUrl, { contextGuard: guard });
+  const once: () => Promise<unknown> =
+    operation === "invoke"
+      ? () => guarded.invoke("Hello there")
+      : operation === "stream"
+        ? async () => gather(await guarded.stream("Hello there"))
+        : operation === "embeddings"
+          ? () => embedder.embedDocuments(["first text", "second text"])
+          : () =>
+              guard.test(PROBE_MODEL, {
+                seed: 3,
+                maxLoads: 2,
+                identifierPrefix: "probe",
+                probe: { loadTimeoutMs: REQUEST_TIMEOUT_MS, respondTimeoutMs: 5_000 },
+              });
+  try {
+    if (between && sim) {
+      await once();
+      await between(sim);
+    }
+    const settled = await settleWithin(once, CELL_BOUND_MS);
+    return { settled, requests: countOf(sim, "/v1/chat/completions") };
+  } finally {
+    await Promise.all([guard.close(), embedder.close()]);
+  }
+}
+
+/** Ends bounded and typed; `types` are the acceptable error classes for the operation. */
+function sdkFailureCell(
+  operation: Operation,
+  between: ((sim: RunningSimulator) => Promise<void> | void) | null,
+  arrange?: (sim: RunningSimulator) => void,
+): CellSpec {
+  return {
+    ...(arrange ? { arrange } : {}),
+    run: (target) => sdkSessionRun(operation, target, between),
+    expectOutcome: (o) => {
+      const { settled } = o;
+      // A search records a lost server as its probes' failure and ends; no marker is left (runCell checks).
+      if (operation === "guard probe" && settled.kind === "value") return expectSearch(o, "disconnect");
+      expect(settled.kind, label(o)).toBe("error");
+      const error = (settled as { error: unknown }).error;
+      expect(isTypedError(error), `${errorName(error)}: ${(error as Error)?.message}`).toBe(true);
+      if (operation !== "guard probe") {
+        expect([LMStudioUnreachableError, LMStudioTimeoutError].some((type) => error instanceof type)).toBe(
+          true,
+        );
+        // The guard failed before anything was sent over HTTP: no chat request after the warm-up.
+        if (between === null) expect(o.requests).toBe(0);
+      }
+      return `${operation === "invoke" || operation === "stream" ? "guarded: " : ""}${label(o)}`;
+    },
+  };
+}
+
+const silentSocket = (kind: "ws-silent" | "ws-no-handshake") => (sim: RunningSimulator) =>
+  sim.injectFault({ kind, times: Number.POSITIVE_INFINITY });
 
 /** Nothing listens on the port: fail at once, without retries, saying how to start LM Studio. */
 const unreachableCell: CellSpec = {
@@ -636,6 +714,26 @@ const CASES: Record<CaseName, Record<Operation, CellSpec>> = {
         }),
       expectOutcome: (o) => expectSearch(o, "timeout"),
     },
+  },
+  // One successful call, then LM Studio stops; the next call must end typed, not hang (issue 16.2).
+  "server stops mid-session": {
+    invoke: sdkFailureCell("invoke", (sim) => sim.close()),
+    stream: sdkFailureCell("stream", (sim) => sim.close()),
+    embeddings: sdkFailureCell("embeddings", (sim) => sim.close()),
+    "guard probe": sdkFailureCell("guard probe", (sim) => sim.close()),
+  },
+  // The SDK WebSocket opens and then never answers, or never finishes its handshake (issue 16.3).
+  "SDK socket accepts, stays silent": {
+    invoke: sdkFailureCell("invoke", null, silentSocket("ws-silent")),
+    stream: sdkFailureCell("stream", null, silentSocket("ws-silent")),
+    embeddings: sdkFailureCell("embeddings", null, silentSocket("ws-silent")),
+    "guard probe": sdkFailureCell("guard probe", null, silentSocket("ws-silent")),
+  },
+  "SDK handshake never completes": {
+    invoke: sdkFailureCell("invoke", null, silentSocket("ws-no-handshake")),
+    stream: sdkFailureCell("stream", null, silentSocket("ws-no-handshake")),
+    embeddings: sdkFailureCell("embeddings", null, silentSocket("ws-no-handshake")),
+    "guard probe": sdkFailureCell("guard probe", null, silentSocket("ws-no-handshake")),
   },
 };
 
