@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -784,6 +785,69 @@ async function runCell(name: CaseName, operation: Operation): Promise<void> {
   for (const entry of await registry.entries()) expect(entry.probing).toBeUndefined();
   expect((await readdir(dir)).every((file) => !file.includes(".corrupt-"))).toBe(true);
 }
+
+/** Runs the CLI as a user would (tsx, its own process); a child still running after `boundMs` is a hang. */
+function runCli(args: string[], env: Record<string, string>, boundMs: number) {
+  const main = join(import.meta.dirname, "..", "..", "src", "cli", "main.ts");
+  return new Promise<{ code: number | null; signal: string | null; output: string; ms: number }>(
+    (resolve) => {
+      const started = performance.now();
+      const child = spawn(process.execPath, ["--import", "tsx", main, ...args], {
+        env: { ...process.env, NO_COLOR: "1", ...env },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let output = "";
+      child.stdout.on("data", (chunk: Buffer) => {
+        output += chunk.toString();
+      });
+      child.stderr.on("data", (chunk: Buffer) => {
+        output += chunk.toString();
+      });
+      const timer = setTimeout(() => child.kill("SIGKILL"), boundMs);
+      child.on("close", (code, signal) => {
+        clearTimeout(timer);
+        resolve({ code, signal, output, ms: Math.round(performance.now() - started) });
+      });
+    },
+  );
+}
+
+const CLI_COMMANDS = [["status"], ["doctor"], ["scan"], ["infer", "Hello", "-m", CHAT_MODEL]];
+
+describe("CLI commands when the SDK socket fails (issue 16.2, 16.3)", () => {
+  it.each([
+    ["server stopped", null, /ECONNREFUSED/],
+    ["SDK socket silent", "ws-silent", /did not answer the connection on its SDK socket/],
+    ["SDK handshake never completes", "ws-no-handshake", /did not answer the connection on its SDK socket/],
+  ] as const)(
+    "%s: status, doctor, scan and infer exit 1 within their bound, naming the cause",
+    async (_name, fault, cause) => {
+      const sim = await startSimulator({ port: 0, loadTimeScale: 0 });
+      if (fault) sim.injectFault({ kind: fault, times: Number.POSITIVE_INFINITY });
+      else await sim.close();
+      try {
+        const env = {
+          LMSTUDIO_BASE_URL: sim.baseUrl,
+          LMSTUDIO_GUARD_REGISTRY: join(dir, `cli-${fault}.json`),
+        };
+        const runs = await Promise.all(CLI_COMMANDS.map((args) => runCli(args, env, 60_000)));
+        const rows = runs.map((run, i) => [
+          CLI_COMMANDS[i]!.join(" "),
+          `exit ${run.code ?? run.signal}, ${run.ms} ms`,
+        ]);
+        console.log(`CLI, ${_name}\n${formatTable([["command", "outcome"], ...rows])}`);
+        for (const run of runs) {
+          expect(run.signal, run.output).toBeNull();
+          expect(run.code, run.output).toBe(1);
+          expect(run.output).toMatch(cause);
+        }
+      } finally {
+        if (fault) await sim.close();
+      }
+    },
+    90_000,
+  );
+});
 
 describe("fault matrix", () => {
   for (const name of Object.keys(CASES) as CaseName[]) {
