@@ -366,6 +366,24 @@ describe("16.4 a stream that stalls after its headers", () => {
     expect((error as LMStudioTimeoutError).timeoutMs).toBe(1000);
   });
 
+  it("a JSON answer (not streamed) that stalls midway ends in LMStudioTimeoutError too", async () => {
+    raw = await startRawServer((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.write('{"id":"x","choices":[{"index":0,"message":{"role":"assistant","content":"Hel');
+    });
+    const model = new ChatLMStudio({
+      baseUrl: raw.baseUrl,
+      model: MODEL,
+      maxRetries: 0,
+      streamIdleTimeout: 1000,
+    });
+    const outcome = await settleWithin(() => model.invoke("Hello"), 15_000);
+    expect(outcome.kind).toBe("error");
+    const error = outcome.kind === "error" ? outcome.error : undefined;
+    expect(error).toBeInstanceOf(LMStudioTimeoutError);
+    expect((error as Error).message).toContain("the rest of its answer (it stalled midway) within 1000 ms");
+  });
+
   it("a slow stream that keeps sending is not cut: the bound is between chunks, not in total", async () => {
     const server = await stallingServer("slow-chunks");
     expect(await drain(modelFor(server, false))).toBe("Hellolololo");
