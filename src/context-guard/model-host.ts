@@ -169,7 +169,13 @@ export class SdkModelHost implements ModelHost {
     const client = this.sdk();
     try {
       this.connected ??= withDeadline(
-        client.system.getLMStudioVersion().then(() => undefined),
+        client.system.getLMStudioVersion().then(
+          () => undefined,
+          (error: unknown) => {
+            // Any answer, even an error (a server without this call), shows the connection works.
+            if (classifyHostError(error).kind === "disconnect") throw error;
+          },
+        ),
         this.deadline("connectMs"),
         () => this.timeoutError("connectMs"),
       ).catch((error: unknown) => {
