@@ -30,6 +30,7 @@ export { InvalidEnvironmentError, type LMStudioSettings } from "./env/env.js";
 export {
   LMStudioContextOverflowError,
   LMStudioEmptyResponseError,
+  LMStudioInvalidApiKeyError,
   LMStudioKvCacheExhaustedError,
   LMStudioModelNotFoundError,
   LMStudioNoModelLoadedError,

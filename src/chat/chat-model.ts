@@ -16,6 +16,7 @@ import { lmStudioSettingsFor } from "../env/env.js";
 import { droppedConnectionErrorFor, unreachableErrorFor } from "../lmstudio/connection-errors.js";
 import { mapLMStudioError } from "../lmstudio/error-mapping.js";
 import {
+  assertSendableApiKey,
   LMStudioEmptyResponseError,
   LMStudioKvCacheExhaustedError,
   LMStudioModelNotFoundError,
@@ -180,6 +181,7 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
     ]);
     const baseUrl = normalizeBaseUrl(fields.baseUrl ?? settings.baseUrl);
     const apiKey = fields.apiKey ?? settings.apiKey;
+    assertSendableApiKey(apiKey);
     const {
       contextGuard,
       overflow,
@@ -252,6 +254,17 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
     });
     // Best effort: without an answer the profile keeps the loaded context; requests report guard errors.
     return (await this.contextGuard).promptLimitFor?.(this.model).catch(() => undefined);
+  }
+
+  /**
+   * Closes the context guard this model built for `contextGuard: true` (its SDK connection, and the
+   * instances it loaded), so a process can exit and many models do not hoard sockets. A guard passed
+   * in is the caller's to close. A later guarded call builds a new guard.
+   */
+  async close(): Promise<void> {
+    const built = this.contextGuardOption === true ? this.contextGuard : undefined;
+    this.contextGuard = undefined;
+    if (built) await ((await built) as ContextGuardLike & { close?: () => Promise<void> }).close?.();
   }
 
   /** `new ChatLMStudio(fields)` followed by `init()`, so `profile` is ready. */

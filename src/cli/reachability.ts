@@ -1,5 +1,6 @@
 import { connectFailureCode } from "../lmstudio/connection-errors.js";
 import { LMStudioUnreachableError } from "../lmstudio/errors.js";
+import { withoutCredentials as stripCredentials } from "../lmstudio/urls.js";
 
 /**
  * One HTTP request before any SDK call: a stopped server then gives every command the same
@@ -38,17 +39,10 @@ export async function ensureReachable(
   }
 }
 
-/** The URL as it may be printed: `user:pass@` removed. */
+/** The URL as printed: no user:password (the one rule lives in lmstudio/urls.ts), no trailing slash. */
 export function withoutCredentials(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.username === "" && parsed.password === "") return url;
-    parsed.username = "";
-    parsed.password = "";
-    return parsed.toString().replace(/\/$/, "");
-  } catch {
-    return url;
-  }
+  const shown = stripCredentials(url);
+  return shown === url ? url : shown.replace(/\/$/, "");
 }
 
 function causeMessage(error: Error): string {

@@ -215,13 +215,15 @@ export class ContextGuard implements ContextGuardLike {
     }
     const tested = usable(entry);
     if (tested?.testedMax !== undefined) {
+      // A registry file is editable by hand: nothing in it may lift a limit above what the model declares.
+      const contextLength = Math.min(tested.testedMax, info.declaredMax);
       return {
         modelKey: info.key,
         type: info.type,
         source: "tested",
         declaredMax: info.declaredMax,
-        contextLength: tested.testedMax,
-        promptLimit: tested.usablePromptTokens ?? tested.testedMax,
+        contextLength,
+        promptLimit: Math.min(tested.usablePromptTokens ?? contextLength, contextLength),
         entry: tested,
       };
     }

@@ -41,6 +41,8 @@ export interface SearchJournal {
   /** One finished probe; clears the probing marker. */
   recordProbe(record: ProbeRecord, progress: SearchProgress): Promise<void>;
   finish(outcome: SearchOutcome): Promise<void>;
+  /** The search failed without an outcome: let other runs have the model. */
+  abandon(): Promise<void>;
 }
 
 export const noJournal: SearchJournal = {
@@ -48,6 +50,7 @@ export const noJournal: SearchJournal = {
   markProbing: async () => undefined,
   recordProbe: async () => undefined,
   finish: async () => undefined,
+  abandon: async () => undefined,
 };
 
 /** Another live process is testing this model right now. */
@@ -89,6 +92,14 @@ export class RegistryJournal implements SearchJournal {
     let previous: RegistryEntry | undefined;
     await this.registry.updateEntry(this.identity, (current) => {
       const now = new Date().toISOString();
+      // The whole run holds the model, not only its loads: a second run started between two loads
+      // would otherwise mix its probes and load counts into this one's.
+      const holder = current?.testRun;
+      if (holder && holder.pid !== process.pid && processAlive(holder.pid)) {
+        throw new ModelBusyError(
+          `${this.identity.modelKey} is being tested by process ${holder.pid} (since ${holder.startedAt})`,
+        );
+      }
       if (current?.probing && current.probing.pid !== process.pid && processAlive(current.probing.pid)) {
         throw new ModelBusyError(
           `${this.identity.modelKey} is being tested by process ${current.probing.pid} (probing ${current.probing.contextLength})`,
@@ -129,6 +140,7 @@ export class RegistryJournal implements SearchJournal {
         firstBad,
         failureKind: stale ? "crash" : base.failureKind,
         probing: undefined,
+        testRun: { pid: process.pid, startedAt: now },
         status: "testing",
         methodVersion: TEST_METHOD_VERSION,
         updatedAt: now,
@@ -158,6 +170,13 @@ export class RegistryJournal implements SearchJournal {
     });
   }
 
+  async abandon(): Promise<void> {
+    await this.registry.updateEntry(this.identity, (current) => {
+      if (!current) throw new Error("journal used before begin()");
+      return { ...current, testRun: undefined, probing: undefined, updatedAt: new Date().toISOString() };
+    });
+  }
+
   async finish(outcome: SearchOutcome): Promise<void> {
     await this.registry.updateEntry(this.identity, (current) => {
       if (!current) throw new Error("journal used before begin()");
@@ -171,6 +190,7 @@ export class RegistryJournal implements SearchJournal {
         timeToFirstTokenSec: outcome.timeToFirstTokenSec,
         tokensPerSecond: outcome.tokensPerSecond,
         probing: undefined,
+        testRun: undefined,
         updatedAt: now,
         ...(outcome.status === "tested" || outcome.status === "failed" ? { testedAt: now } : {}),
       };

@@ -214,7 +214,13 @@ export class SdkModelHost implements ModelHost {
     const client = this.sdk(await loadSdk());
     try {
       this.connected ??= withDeadline(
-        client.system.getLMStudioVersion().then(() => undefined),
+        client.system.getLMStudioVersion().then(
+          () => undefined,
+          (error: unknown) => {
+            // Any answer, even an error (a server without this call), shows the connection works.
+            if (classifyHostError(error).kind === "disconnect") throw error;
+          },
+        ),
         this.deadline("connectMs"),
         () => this.timeoutError("connectMs"),
       ).catch((error: unknown) => {
@@ -398,6 +404,11 @@ export class SdkModelHost implements ModelHost {
 
   async close(): Promise<void> {
     for (const ref of [...this.owned.values()]) await this.unload(ref).catch(() => undefined);
+    await this.dropClient();
+  }
+
+  /** Closes the SDK connection and leaves loaded instances alone; the next call reconnects. */
+  async disconnect(): Promise<void> {
     await this.dropClient();
   }
 }

@@ -70,6 +70,8 @@ export const registryEntrySchema = z.object({
   firstBad: z.number().int().positive().optional(),
   failureKind: failureKindSchema.optional(),
   status: entryStatusSchema,
+  /** The process running a context search on this model, from its start to its end. */
+  testRun: z.object({ pid: z.number().int(), startedAt: z.string() }).optional(),
   /** Written before each load: if the process dies, this is the size it died at. */
   probing: z
     .object({ contextLength: z.number().int().positive(), pid: z.number().int(), startedAt: z.string() })
@@ -86,15 +88,48 @@ export const registryEntrySchema = z.object({
 });
 export type RegistryEntry = z.infer<typeof registryEntrySchema>;
 
+/**
+ * Entries by key, parsed into a null-prototype object. `z.record` builds a plain object, where a
+ * `__proto__` key (only a hand edit makes one: our keys are JSON arrays) would silently vanish and
+ * be lost at the next write; here it stays data like any other key.
+ */
+const entriesSchema = z
+  .custom<Record<string, unknown>>(
+    (value) => typeof value === "object" && value !== null && !Array.isArray(value),
+    { message: "must be an object of entries" },
+  )
+  .transform((value, context) => {
+    const entries: Record<string, RegistryEntry> = Object.create(null);
+    for (const key of Object.keys(value)) {
+      const parsed = registryEntrySchema.safeParse(value[key]);
+      if (!parsed.success) {
+        for (const issue of parsed.error.issues)
+          context.addIssue({ code: "custom", message: issue.message, path: [key, ...issue.path] });
+        continue;
+      }
+      Object.defineProperty(entries, key, {
+        value: parsed.data,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
+    return entries;
+  });
+
 export const registryFileSchema = z.object({
   version: z.literal(REGISTRY_FORMAT_VERSION),
   updatedAt: z.string(),
-  entries: z.record(z.string(), registryEntrySchema),
+  entries: entriesSchema,
 });
 export type RegistryFile = z.infer<typeof registryFileSchema>;
 
 export function emptyRegistry(): RegistryFile {
-  return { version: REGISTRY_FORMAT_VERSION, updatedAt: new Date(0).toISOString(), entries: {} };
+  return {
+    version: REGISTRY_FORMAT_VERSION,
+    updatedAt: new Date(0).toISOString(),
+    entries: Object.create(null),
+  };
 }
 
 /** What identifies one measurement: the same model under other settings or versions has other limits. */

@@ -258,6 +258,9 @@ export async function searchUsableContext(
     await dropInstance();
     if (error instanceof ProbeAbortedError || signal?.aborted) {
       await journal.finish({ status: "incomplete", ...progress() }).catch(() => undefined);
+    } else {
+      // Any other failure: release the model for other runs (the record keeps what was probed).
+      await journal.abandon().catch(() => undefined);
     }
     throw error;
   }

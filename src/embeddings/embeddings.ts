@@ -2,6 +2,7 @@ import { Embeddings, type EmbeddingsParams } from "@langchain/core/embeddings";
 import { SdkModelHost } from "../context-guard/model-host.js";
 import { DEFAULT_SDK_DEADLINES, type SdkDeadlines } from "../context-guard/sdk-lifecycle.js";
 import { type LMStudioSettings, lmStudioSettingsFor } from "../env/env.js";
+import { assertSendableApiKey } from "../lmstudio/errors.js";
 import { fetchLMStudioJson } from "../lmstudio/fetch-json.js";
 import { normalizeBaseUrl } from "../lmstudio/urls.js";
 import { planBatches } from "./batching.js";
@@ -83,6 +84,8 @@ export class LMStudioEmbeddings extends Embeddings {
   /** The caller supplied the token counter, so the server may not be LM Studio. */
   private readonly ownTokenCounter: boolean;
   private readonly fetchImpl?: typeof fetch;
+  /** Closes the SDK connection this object opened itself (never a guard or counter passed in). */
+  readonly #release: (() => Promise<void>) | undefined;
   /** Vector length seen for the model so far: a later call that differs is an error, not a silent mix. */
   private knownDimensions?: number;
 
@@ -103,6 +106,7 @@ export class LMStudioEmbeddings extends Embeddings {
     this.model = model;
     this.baseUrl = normalizeBaseUrl(fields.baseUrl ?? settings.baseUrl);
     this.#apiKey = fields.apiKey ?? settings.apiKey;
+    assertSendableApiKey(this.#apiKey);
     this.batchSize = fields.batchSize ?? DEFAULT_BATCH_SIZE;
     this.maxRequestBytes = fields.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
     this.dimensions = fields.dimensions;
@@ -112,26 +116,36 @@ export class LMStudioEmbeddings extends Embeddings {
     this.onWarning = fields.onWarning ?? ((warning) => console.warn(warning.message));
     this.fetchImpl = fields.fetch;
     this.ownTokenCounter = fields.tokenCounter !== undefined;
-    this.tokenCounter =
-      fields.tokenCounter ??
-      (fields.contextGuard
-        ? guardTokenCounter(
-            fields.contextGuard === true
-              ? lazyContextGuard({ baseUrl: this.baseUrl, apiKey: this.#apiKey })
-              : fields.contextGuard,
-          )
-        : modelHostTokenCounter(
-            new SdkModelHost({
-              baseUrl: this.baseUrl,
-              apiKey: this.#apiKey,
-              deadlines: sdkDeadlinesFor(this.timeout),
-            }),
-            {
-              baseUrl: this.baseUrl,
-              apiKey: this.#apiKey,
-              fetch: fields.fetch,
-            },
-          ));
+    if (fields.tokenCounter) {
+      this.tokenCounter = fields.tokenCounter;
+    } else if (fields.contextGuard === true) {
+      const guard = lazyContextGuard({ baseUrl: this.baseUrl, apiKey: this.#apiKey });
+      this.tokenCounter = guardTokenCounter(guard);
+      this.#release = () => guard.close();
+    } else if (fields.contextGuard) {
+      this.tokenCounter = guardTokenCounter(fields.contextGuard);
+    } else {
+      const host = new SdkModelHost({
+        baseUrl: this.baseUrl,
+        apiKey: this.#apiKey,
+        deadlines: sdkDeadlinesFor(this.timeout),
+      });
+      this.tokenCounter = modelHostTokenCounter(host, {
+        baseUrl: this.baseUrl,
+        apiKey: this.#apiKey,
+        fetch: fields.fetch,
+      });
+      this.#release = () => host.disconnect();
+    }
+  }
+
+  /**
+   * Closes the LM Studio SDK connection this object opened for token counting (or the guard it built
+   * for `contextGuard: true`), so a process can exit and long-lived apps do not hoard sockets. A guard
+   * or token counter passed in is the caller's to close. Later calls reconnect.
+   */
+  async close(): Promise<void> {
+    await this.#release?.();
   }
 
   async embedQuery(text: string): Promise<number[]> {

@@ -30,8 +30,11 @@ export function guardTokenCounter(guard: EmbeddingContextGuard): EmbeddingTokenC
  * `contextGuard: true`: a guard for the same server, built on first use (importing the guard only
  * then, like ChatLMStudio does).
  */
-export function lazyContextGuard(server: { baseUrl: string; apiKey?: string }): EmbeddingContextGuard {
-  let guard: Promise<EmbeddingContextGuard> | undefined;
+export function lazyContextGuard(server: {
+  baseUrl: string;
+  apiKey?: string;
+}): EmbeddingContextGuard & { close(): Promise<void> } {
+  let guard: Promise<EmbeddingContextGuard & { close(): Promise<void> }> | undefined;
   return {
     async clampEmbedding(model, texts, signal) {
       guard ??= import("../context-guard/index.js").then(
@@ -39,6 +42,11 @@ export function lazyContextGuard(server: { baseUrl: string; apiKey?: string }): 
           new ContextGuard({ baseUrl: server.baseUrl, ...(server.apiKey ? { apiKey: server.apiKey } : {}) }),
       );
       return (await guard).clampEmbedding(model, texts, signal);
+    },
+    async close() {
+      const built = guard;
+      guard = undefined;
+      if (built) await (await built).close();
     },
   };
 }

@@ -22,6 +22,9 @@ const optionalUrl = z
   )
   .optional();
 
+/** Largest count accepted for token limits: anything above is a typo, and 400 nines would be Infinity. */
+const MAX_COUNT = 2 ** 31 - 1;
+
 const optionalPositiveInt = z
   .string()
   .trim()
@@ -30,10 +33,33 @@ const optionalPositiveInt = z
     z
       .string()
       .regex(/^[1-9]\d*$/, { error: "must be a whole number greater than 0" })
+      .refine((value) => Number(value) <= MAX_COUNT, { error: `must be at most ${MAX_COUNT}` })
       .transform(Number)
       .optional(),
   )
   .optional();
+
+/**
+ * Why `token` cannot be sent as `Authorization: Bearer <token>`, or undefined when it can. Never
+ * quotes the token: the message ends up in logs. HTTP header values allow no control characters
+ * (CR, LF and NUL included) and nothing outside Latin-1.
+ */
+export function apiTokenProblem(token: string): string | undefined {
+  for (let i = 0; i < token.length; i++) {
+    const code = token.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) {
+      return `contains a control character (code ${code}) at position ${i + 1}, which cannot be sent in an HTTP header`;
+    }
+    if (code > 0xff)
+      return `contains a character outside Latin-1 at position ${i + 1}, which cannot be sent in an HTTP header`;
+  }
+  return undefined;
+}
+
+const optionalApiToken = optionalString.superRefine((value, context) => {
+  const problem = value === undefined ? undefined : apiTokenProblem(value);
+  if (problem) context.addIssue({ code: "custom", message: problem });
+});
 
 export const LMSTUDIO_DEFAULT_BASE_URL = "http://localhost:1234/v1";
 export const OLLAMA_DEFAULT_BASE_URL = "http://127.0.0.1:11434";
@@ -46,8 +72,8 @@ const lmStudioShape = {
   LMSTUDIO_EMBEDDING_MODEL: optionalString,
   LMSTUDIO_MAX_TOKENS: optionalPositiveInt,
   LMSTUDIO_CONTEXT_LENGTH: optionalPositiveInt,
-  LM_API_TOKEN: optionalString,
-  LMSTUDIO_API_KEY: optionalString,
+  LM_API_TOKEN: optionalApiToken,
+  LMSTUDIO_API_KEY: optionalApiToken,
   LMSTUDIO_GUARD_REGISTRY: optionalString,
 };
 

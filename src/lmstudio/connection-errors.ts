@@ -36,9 +36,30 @@ export function connectFailureCode(error: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * Whether fetch itself refused the URL's port (6666, 6000, 10080, … are on the Fetch standard's list
+ * of "bad ports"): no request left the process, so nothing broke and retrying cannot help.
+ */
+function isBlockedPort(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 6 && typeof current === "object" && current !== null; depth++) {
+    if ((current as { message?: unknown }).message === "bad port") return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
 /** `LMStudioUnreachableError` when the error is a connect failure, otherwise undefined. */
 export function unreachableErrorFor(error: unknown, baseUrl: string): LMStudioUnreachableError | undefined {
   if (error instanceof LMStudioUnreachableError) return error;
+  if (isBlockedPort(error)) {
+    const port = URL.canParse(baseUrl) ? new URL(baseUrl).port : "";
+    return new LMStudioUnreachableError(
+      baseUrl,
+      `fetch refuses to connect to port ${port || "(default)"}, which the Fetch standard blocks as unsafe; no request was sent. Serve LM Studio on another port`,
+      { cause: error },
+    );
+  }
   const code = connectFailureCode(error);
   return code ? new LMStudioUnreachableError(baseUrl, code, { cause: error }) : undefined;
 }

@@ -10,6 +10,7 @@ import {
 } from "./errors.js";
 import { isGuardInstanceId } from "./guard-instances.js";
 import { isKvCacheExhaustion, parseLlamaServerOverflow } from "./kv-cache-errors.js";
+import { quoteServerText } from "./quote.js";
 
 /**
  * The one place that knows LM Studio's error wordings (they differ per version and engine; see
@@ -24,11 +25,8 @@ interface OverflowPattern {
 }
 
 const OVERFLOW_PATTERNS: OverflowPattern[] = [
-  {
-    dialect: "lmstudio-0.3",
-    pattern: /Trying to keep the first (\d+) tokens.*context length of only (\d+) tokens/s,
-    hasNumbers: true,
-  },
+  // The 0.3 wording puts other text between its two numbers; parseContextOverflow reads them in two
+  // linear steps (one `.*` between two anchors is quadratic on a body repeating the first anchor).
   { dialect: "lmstudio-0.3", pattern: /Trying to keep the first \d* ?tokens/, hasNumbers: false },
   {
     dialect: "lmstudio-0.4",
@@ -55,9 +53,6 @@ const OVERFLOW_PATTERNS: OverflowPattern[] = [
     hasNumbers: true,
   },
 ];
-
-/** Longest server text quoted in an error message. */
-const MAX_MESSAGE_CHARS = 2_000;
 
 /** The human-readable message inside any of LM Studio's error body shapes. */
 export function errorMessageOf(body: unknown): string | undefined {
@@ -90,6 +85,14 @@ export function errorDetailsOf(body: unknown): { type?: string; code?: string; p
 export function parseContextOverflow(
   message: string,
 ): { dialect: OverflowDialect; promptTokens?: number; contextLength?: number } | undefined {
+  const legacy = /Trying to keep the first (\d+) tokens/.exec(message);
+  if (legacy) {
+    const rest = message.slice(legacy.index + legacy[0].length);
+    const context = /context length of only (\d+) tokens/.exec(rest);
+    if (context) {
+      return { dialect: "lmstudio-0.3", promptTokens: Number(legacy[1]), contextLength: Number(context[1]) };
+    }
+  }
   for (const { dialect, pattern, hasNumbers } of OVERFLOW_PATTERNS) {
     const match = pattern.exec(message);
     if (!match) continue;
@@ -153,6 +156,16 @@ export function classifyLMStudioFailure(
   return FAILURE_MATCHERS.find(([matches]) => matches(text))?.[1];
 }
 
+const VALID_MODELS_HINT = ". Please specify a valid downloaded model (e.g., ";
+
+/** The text between `opening` (ending in a quote) and the next quote, and where that quote is. */
+function quotedAfter(message: string, opening: string): { text: string; end: number } | undefined {
+  const start = message.indexOf(opening);
+  if (start < 0) return undefined;
+  const end = message.indexOf('"', start + opening.length);
+  return end < 0 ? undefined : { text: message.slice(start + opening.length, end), end };
+}
+
 export interface ErrorContext {
   /** The model the request named, for messages. */
   model?: string;
@@ -186,29 +199,30 @@ export function mapLMStudioError(
         : "";
     return new LMStudioContextOverflowError(
       `The prompt does not fit in the model's loaded context.${numbers} Load the model with a larger ` +
-        `context, shorten the input, or enable the context guard. (LM Studio said: ${message})`,
+        `context, shorten the input, or enable the context guard. (LM Studio said: ${quoteServerText(message)})`,
       { ...overflow, cause },
     );
   }
 
-  const notFound =
-    /Invalid model identifier "([^"]*)"\. Please specify a valid downloaded model \(e\.g\., (.*)\)\.?/s.exec(
-      message,
-    );
-  if (notFound) {
-    const available = (notFound[2] ?? "")
+  // Found with indexOf, not regexes: a capture up to a quote that never comes would be quadratic on a
+  // body repeating the opening words.
+  const invalid = quotedAfter(message, 'Invalid model identifier "');
+  if (invalid && message.startsWith(VALID_MODELS_HINT, invalid.end + 1)) {
+    const list = message.slice(invalid.end + 1 + VALID_MODELS_HINT.length);
+    const available = list
+      .slice(0, Math.max(0, list.lastIndexOf(")")))
       .split(",")
       .map((name) => name.trim())
       .filter((name) => name !== "" && !isGuardInstanceId(name));
-    return new LMStudioModelNotFoundError(notFound[1] ?? context.model ?? "", available, message);
+    return new LMStudioModelNotFoundError(invalid.text || (context.model ?? ""), available, message);
   }
-  const pathNotFound = /Cannot find a model with path "([^"]*)"/.exec(message);
-  if (pathNotFound) return new LMStudioModelNotFoundError(pathNotFound[1] ?? "", [], message);
+  const pathNotFound = quotedAfter(message, 'Cannot find a model with path "');
+  if (pathNotFound) return new LMStudioModelNotFoundError(pathNotFound.text, [], message);
 
   if (/No models loaded/.test(message)) return new LMStudioNoModelLoadedError(message);
 
   if (/Model is not embedding/.test(message)) {
-    const model = /Failed to load model "([^"]*)"/.exec(message)?.[1] ?? context.model ?? "";
+    const model = quotedAfter(message, 'Failed to load model "')?.text ?? context.model ?? "";
     return new LMStudioNotEmbeddingModelError(model, message);
   }
 
@@ -225,13 +239,9 @@ export function mapLMStudioError(
   const labels = [details.type, details.code, details.param && `param ${details.param}`].filter(Boolean);
 
   // The full text stays on `body`; the message is cut so a megabyte error page cannot flood a log.
-  const shown =
-    message.length > MAX_MESSAGE_CHARS
-      ? `${message.slice(0, MAX_MESSAGE_CHARS)}… (${message.length - MAX_MESSAGE_CHARS} more characters)`
-      : message;
   return new LMStudioRequestError(
-    `LM Studio request failed${status ? ` with HTTP ${status}` : ""}: ${shown}` +
-      (labels.length > 0 ? ` (${labels.join(", ")})` : ""),
+    `LM Studio request failed${status ? ` with HTTP ${status}` : ""}: ${quoteServerText(message)}` +
+      (labels.length > 0 ? ` (${quoteServerText(labels.join(", "))})` : ""),
     status,
     bodyOrMessage,
   );

@@ -1,5 +1,8 @@
 import { ContextOverflowError, LangChainError, stampRetryable } from "@langchain/core/errors";
+import { apiTokenProblem } from "../env/env.js";
 import { lmStudioErrorBase } from "./error-brand.js";
+import { listNames, quoteName, quoteServerText } from "./quote.js";
+import { withoutCredentials } from "./urls.js";
 
 /**
  * Typed errors for everything LM Studio can answer with. Each keeps LangChain's family
@@ -45,10 +48,10 @@ export class LMStudioModelNotFoundError extends lmStudioErrorBase(LangChainError
     readonly availableModels: string[],
     detail?: string,
   ) {
-    const available = availableModels.length > 0 ? availableModels.join(", ") : "none reported";
+    const available = availableModels.length > 0 ? listNames(availableModels) : "none reported";
     super(
-      `LM Studio has no model "${model}". Available models: ${available}.` +
-        (detail ? ` (server said: ${detail})` : ""),
+      `LM Studio has no model "${quoteName(model)}". Available models: ${available}.` +
+        (detail ? ` (server said: ${quoteServerText(detail)})` : ""),
     );
     stampRetryable(this, false);
   }
@@ -60,7 +63,7 @@ export class LMStudioNoModelLoadedError extends lmStudioErrorBase(LangChainError
     super(
       "LM Studio has no model loaded and just-in-time loading is off. Load one with `lms load <model>` " +
         "or enable JIT loading in LM Studio's developer settings." +
-        (detail ? ` (server said: ${detail})` : ""),
+        (detail ? ` (server said: ${quoteServerText(detail)})` : ""),
     );
     stampRetryable(this, false);
   }
@@ -73,9 +76,9 @@ export class LMStudioNotEmbeddingModelError extends lmStudioErrorBase(LangChainE
     detail?: string,
   ) {
     super(
-      `"${model}" is not an embedding model, so LM Studio cannot embed with it. ` +
+      `"${quoteName(model)}" is not an embedding model, so LM Studio cannot embed with it. ` +
         "Use an embedding model (e.g. text-embedding-nomic-embed-text-v1.5) or set LMSTUDIO_EMBEDDING_MODEL." +
-        (detail ? ` (server said: ${detail})` : ""),
+        (detail ? ` (server said: ${quoteServerText(detail)})` : ""),
     );
     stampRetryable(this, false);
   }
@@ -93,11 +96,11 @@ export class LMStudioVisionNotSupportedError extends lmStudioErrorBase(
   ) {
     const options =
       visionModels.length > 0
-        ? `Vision-capable models on this server: ${visionModels.join(", ")}.`
+        ? `Vision-capable models on this server: ${listNames(visionModels)}.`
         : "No vision-capable model is available on this server.";
     super(
-      `"${model}" cannot see images. ${options} Set LMSTUDIO_VISION_MODEL to one of them.` +
-        (detail ? ` (server said: ${detail})` : ""),
+      `"${quoteName(model)}" cannot see images. ${options} Set LMSTUDIO_VISION_MODEL to one of them.` +
+        (detail ? ` (server said: ${quoteServerText(detail)})` : ""),
     );
     stampRetryable(this, false);
   }
@@ -105,15 +108,18 @@ export class LMStudioVisionNotSupportedError extends lmStudioErrorBase(
 
 export class LMStudioUnreachableError extends lmStudioErrorBase(LangChainError, "unreachable") {
   override readonly name: string = "LMStudioUnreachableError";
+  /** The base URL tried, without any `user:password@`. */
+  readonly baseUrl: string;
   constructor(
-    readonly baseUrl: string,
+    baseUrl: string,
     readonly reason: string,
     options?: { cause?: unknown },
   ) {
     super(
-      `Cannot reach LM Studio at ${baseUrl} (${reason}). Start its server with \`lms server start\` ` +
+      `Cannot reach LM Studio at ${withoutCredentials(baseUrl)} (${reason}). Start its server with \`lms server start\` ` +
         "(or LM Studio › Developer › Start Server), or point LMSTUDIO_BASE_URL at the right host and port.",
     );
+    this.baseUrl = withoutCredentials(baseUrl);
     if (options?.cause !== undefined) this.cause = options.cause;
     stampRetryable(this, false);
   }
@@ -151,6 +157,24 @@ export class LMStudioRequestError extends lmStudioErrorBase(LangChainError, "req
     // 5xx and 429 may pass; anything else is the request's fault and will fail the same way again.
     stampRetryable(this, status === undefined || status >= 500 || status === 429);
   }
+}
+
+/** An API token that cannot be sent (a control character, e.g. a newline read along with it from a file). */
+export class LMStudioInvalidApiKeyError extends lmStudioErrorBase(LangChainError, "invalid-api-key") {
+  override readonly name: string = "LMStudioInvalidApiKeyError";
+  constructor(problem: string) {
+    // The token itself is never quoted: this message ends up in logs.
+    super(
+      `The LM Studio API token (apiKey, LM_API_TOKEN or LMSTUDIO_API_KEY) ${problem}. Check how it was set.`,
+    );
+    stampRetryable(this, false);
+  }
+}
+
+/** Throws LMStudioInvalidApiKeyError unless `apiKey` (when given) can be sent in a header. */
+export function assertSendableApiKey(apiKey: string | undefined): void {
+  const problem = apiKey === undefined ? undefined : apiTokenProblem(apiKey);
+  if (problem) throw new LMStudioInvalidApiKeyError(problem);
 }
 
 /** A 200 response that carried nothing: no content, no tool call, no finish reason. */

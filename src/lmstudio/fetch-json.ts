@@ -1,6 +1,6 @@
-import { connectFailureCode } from "./connection-errors.js";
+import { unreachableErrorFor } from "./connection-errors.js";
 import { type ErrorContext, mapLMStudioError } from "./error-mapping.js";
-import { LMStudioRequestError, LMStudioUnreachableError } from "./errors.js";
+import { LMStudioRequestError } from "./errors.js";
 
 /**
  * One JSON request to LM Studio with its failures already typed: connection failures become
@@ -59,8 +59,8 @@ export async function fetchLMStudioJson(request: LMStudioJsonRequest): Promise<u
     text = await response.text();
   } catch (error) {
     if (request.signal?.aborted) throw error;
-    const code = connectFailureCode(error);
-    if (code) throw new LMStudioUnreachableError(request.baseUrl, code, { cause: error });
+    const unreachable = unreachableErrorFor(error, request.baseUrl);
+    if (unreachable) throw unreachable;
     if (timeout?.aborted) {
       throw new LMStudioRequestError(
         `LM Studio did not answer ${request.url} within ${request.timeoutMs} ms`,

@@ -69,7 +69,9 @@ function watchStalls(
           failed = true;
           timer = undefined;
           const ms = sawEvent ? bounds.idleMs : bounds.firstEventMs;
-          const what = sawEvent ? "the next part of a streamed answer" : "the first part of its answer";
+          const what = sawEvent
+            ? "the rest of its answer (it stalled midway)"
+            : "the first part of its answer";
           controller.error(new LMStudioTimeoutError(what, ms));
           reader.cancel().catch(() => undefined);
         },

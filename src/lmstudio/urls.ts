@@ -16,6 +16,22 @@ export function serverOrigin(baseUrl: string): string {
   return new URL(baseUrl).origin;
 }
 
+/**
+ * `url` without `user:password@`, for messages and output: credentials in a base URL must never be
+ * printed. Text that is not a URL has anything between `//` and `@` removed.
+ */
+export function withoutCredentials(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.username === "" && parsed.password === "") return url;
+    parsed.username = "";
+    parsed.password = "";
+    return parsed.href;
+  } catch {
+    return url.replace(/\/\/[^/@\s]*@/g, "//");
+  }
+}
+
 /** The SDK's WebSocket URL: `http://host:1234/v1` → `ws://host:1234` (https → wss). */
 export function sdkWebSocketUrl(baseUrl: string): string {
   const url = new URL(baseUrl);

@@ -21,6 +21,7 @@ const SURFACE: Record<string, string[]> = {
     "LMStudioEmptyResponseError",
     "LMStudioImageInputError",
     "LMStudioInputTooLongError",
+    "LMStudioInvalidApiKeyError",
     "LMStudioKvCacheExhaustedError",
     "LMStudioMalformedEmbeddingError",
     "LMStudioModelNotFoundError",

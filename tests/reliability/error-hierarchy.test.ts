@@ -26,6 +26,7 @@ const samples: Record<string, () => Error> = {
   LMStudioNotEmbeddingModelError: () => new library.LMStudioNotEmbeddingModelError("m"),
   LMStudioVisionNotSupportedError: () => new library.LMStudioVisionNotSupportedError("m", []),
   LMStudioUnreachableError: () => new library.LMStudioUnreachableError("http://x/v1", "ECONNREFUSED"),
+  LMStudioInvalidApiKeyError: () => new library.LMStudioInvalidApiKeyError("contains a control character"),
   LMStudioTimeoutError: () => new library.LMStudioTimeoutError("a call", 10),
   LMStudioRequestError: () => new library.LMStudioRequestError("failed", 500, "body"),
   LMStudioEmptyResponseError: () => new library.LMStudioEmptyResponseError("m"),

@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,6 +16,7 @@ import {
   LMStudioInputTooLongError,
   LMStudioMalformedEmbeddingError,
   LMStudioRequestError,
+  LMStudioTimeoutError,
   LMStudioUnreachableError,
 } from "../../src/index.js";
 import {
@@ -77,7 +79,10 @@ type CaseName =
   | "silent empty stream"
   | "WebSocket drop mid-load"
   | "model auto-evicted"
-  | "slow server beyond timeout";
+  | "slow server beyond timeout"
+  | "server stops mid-session"
+  | "SDK socket accepts, stays silent"
+  | "SDK handshake never completes";
 
 const results = new Map<string, { outcome: string; ms: number; leaks: string[] }>();
 let dir: string;
@@ -258,6 +263,80 @@ async function cutOffRun(
     void target;
   }
 }
+
+/** SDK deadlines for the cells whose fault is on the SDK socket: short, so the cells stay quick. */
+const SDK_DEADLINES = { connectMs: REQUEST_TIMEOUT_MS, callMs: REQUEST_TIMEOUT_MS, loadMs: 5_000 };
+
+/**
+ * The SDK-side operations of a session: guarded chat (invoke, stream), embeddings (whose token
+ * counter talks over the SDK socket) and a guard probe. `between` runs after one successful call of
+ * the operation (null: no call first); then the operation runs again and is observed.
+ */
+async function sdkSessionRun(
+  operation: Operation,
+  target: Target,
+  between: ((sim: RunningSimulator) => Promise<void> | void) | null,
+): Promise<Observed> {
+  const { baseUrl, sim, registryPath } = target;
+  const guard = createContextGuard({ baseUrl, registryPath, sdkDeadlines: SDK_DEADLINES });
+  const embedder = embeddings(baseUrl);
+  const guarded = chat(baseUrl, { contextGuard: guard });
+  const once: () => Promise<unknown> =
+    operation === "invoke"
+      ? () => guarded.invoke("Hello there")
+      : operation === "stream"
+        ? async () => gather(await guarded.stream("Hello there"))
+        : operation === "embeddings"
+          ? () => embedder.embedDocuments(["first text", "second text"])
+          : () =>
+              guard.test(PROBE_MODEL, {
+                seed: 3,
+                maxLoads: 2,
+                identifierPrefix: "probe",
+                probe: { loadTimeoutMs: REQUEST_TIMEOUT_MS, respondTimeoutMs: 5_000 },
+              });
+  try {
+    if (between && sim) {
+      await once();
+      await between(sim);
+    }
+    const settled = await settleWithin(once, CELL_BOUND_MS);
+    return { settled, requests: countOf(sim, "/v1/chat/completions") };
+  } finally {
+    await Promise.all([guard.close(), embedder.close()]);
+  }
+}
+
+/** Ends bounded and typed; `types` are the acceptable error classes for the operation. */
+function sdkFailureCell(
+  operation: Operation,
+  between: ((sim: RunningSimulator) => Promise<void> | void) | null,
+  arrange?: (sim: RunningSimulator) => void,
+): CellSpec {
+  return {
+    ...(arrange ? { arrange } : {}),
+    run: (target) => sdkSessionRun(operation, target, between),
+    expectOutcome: (o) => {
+      const { settled } = o;
+      // A search records a lost server as its probes' failure and ends; no marker is left (runCell checks).
+      if (operation === "guard probe" && settled.kind === "value") return expectSearch(o, "disconnect");
+      expect(settled.kind, label(o)).toBe("error");
+      const error = (settled as { error: unknown }).error;
+      expect(isTypedError(error), `${errorName(error)}: ${(error as Error)?.message}`).toBe(true);
+      if (operation !== "guard probe") {
+        expect([LMStudioUnreachableError, LMStudioTimeoutError].some((type) => error instanceof type)).toBe(
+          true,
+        );
+        // The guard failed before anything was sent over HTTP: no chat request after the warm-up.
+        if (between === null) expect(o.requests).toBe(0);
+      }
+      return `${operation === "invoke" || operation === "stream" ? "guarded: " : ""}${label(o)}`;
+    },
+  };
+}
+
+const silentSocket = (kind: "ws-silent" | "ws-no-handshake") => (sim: RunningSimulator) =>
+  sim.injectFault({ kind, times: Number.POSITIVE_INFINITY });
 
 /** Nothing listens on the port: fail at once, without retries, saying how to start LM Studio. */
 const unreachableCell: CellSpec = {
@@ -643,6 +722,26 @@ const CASES: Record<CaseName, Record<Operation, CellSpec>> = {
       expectOutcome: (o) => expectSearch(o, "timeout"),
     },
   },
+  // One successful call, then LM Studio stops; the next call must end typed, not hang (issue 16.2).
+  "server stops mid-session": {
+    invoke: sdkFailureCell("invoke", (sim) => sim.close()),
+    stream: sdkFailureCell("stream", (sim) => sim.close()),
+    embeddings: sdkFailureCell("embeddings", (sim) => sim.close()),
+    "guard probe": sdkFailureCell("guard probe", (sim) => sim.close()),
+  },
+  // The SDK WebSocket opens and then never answers, or never finishes its handshake (issue 16.3).
+  "SDK socket accepts, stays silent": {
+    invoke: sdkFailureCell("invoke", null, silentSocket("ws-silent")),
+    stream: sdkFailureCell("stream", null, silentSocket("ws-silent")),
+    embeddings: sdkFailureCell("embeddings", null, silentSocket("ws-silent")),
+    "guard probe": sdkFailureCell("guard probe", null, silentSocket("ws-silent")),
+  },
+  "SDK handshake never completes": {
+    invoke: sdkFailureCell("invoke", null, silentSocket("ws-no-handshake")),
+    stream: sdkFailureCell("stream", null, silentSocket("ws-no-handshake")),
+    embeddings: sdkFailureCell("embeddings", null, silentSocket("ws-no-handshake")),
+    "guard probe": sdkFailureCell("guard probe", null, silentSocket("ws-no-handshake")),
+  },
 };
 
 async function runCell(name: CaseName, operation: Operation): Promise<void> {
@@ -692,6 +791,69 @@ async function runCell(name: CaseName, operation: Operation): Promise<void> {
   for (const entry of await registry.entries()) expect(entry.probing).toBeUndefined();
   expect((await readdir(dir)).every((file) => !file.includes(".corrupt-"))).toBe(true);
 }
+
+/** Runs the CLI as a user would (tsx, its own process); a child still running after `boundMs` is a hang. */
+function runCli(args: string[], env: Record<string, string>, boundMs: number) {
+  const main = join(import.meta.dirname, "..", "..", "src", "cli", "main.ts");
+  return new Promise<{ code: number | null; signal: string | null; output: string; ms: number }>(
+    (resolve) => {
+      const started = performance.now();
+      const child = spawn(process.execPath, ["--import", "tsx", main, ...args], {
+        env: { ...process.env, NO_COLOR: "1", ...env },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let output = "";
+      child.stdout.on("data", (chunk: Buffer) => {
+        output += chunk.toString();
+      });
+      child.stderr.on("data", (chunk: Buffer) => {
+        output += chunk.toString();
+      });
+      const timer = setTimeout(() => child.kill("SIGKILL"), boundMs);
+      child.on("close", (code, signal) => {
+        clearTimeout(timer);
+        resolve({ code, signal, output, ms: Math.round(performance.now() - started) });
+      });
+    },
+  );
+}
+
+const CLI_COMMANDS = [["status"], ["doctor"], ["scan"], ["infer", "Hello", "-m", CHAT_MODEL]];
+
+describe("CLI commands when the SDK socket fails (issue 16.2, 16.3)", () => {
+  it.each([
+    ["server stopped", null, /ECONNREFUSED/],
+    ["SDK socket silent", "ws-silent", /did not answer the connection on its SDK socket/],
+    ["SDK handshake never completes", "ws-no-handshake", /did not answer the connection on its SDK socket/],
+  ] as const)(
+    "%s: status, doctor, scan and infer exit 1 within their bound, naming the cause",
+    async (_name, fault, cause) => {
+      const sim = await startSimulator({ port: 0, loadTimeScale: 0 });
+      if (fault) sim.injectFault({ kind: fault, times: Number.POSITIVE_INFINITY });
+      else await sim.close();
+      try {
+        const env = {
+          LMSTUDIO_BASE_URL: sim.baseUrl,
+          LMSTUDIO_GUARD_REGISTRY: join(dir, `cli-${fault}.json`),
+        };
+        const runs = await Promise.all(CLI_COMMANDS.map((args) => runCli(args, env, 60_000)));
+        const rows = runs.map((run, i) => [
+          CLI_COMMANDS[i]!.join(" "),
+          `exit ${run.code ?? run.signal}, ${run.ms} ms`,
+        ]);
+        console.log(`CLI, ${_name}\n${formatTable([["command", "outcome"], ...rows])}`);
+        for (const run of runs) {
+          expect(run.signal, run.output).toBeNull();
+          expect(run.code, run.output).toBe(1);
+          expect(run.output).toMatch(cause);
+        }
+      } finally {
+        if (fault) await sim.close();
+      }
+    },
+    90_000,
+  );
+});
 
 describe("fault matrix", () => {
   for (const name of Object.keys(CASES) as CaseName[]) {

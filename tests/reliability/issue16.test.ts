@@ -1,25 +1,39 @@
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { AIMessage } from "@langchain/core/messages";
 import { PDFDocument } from "pdf-lib";
 import { afterEach, describe, expect, it } from "vitest";
 import {
-  type ContextGuard,
+  ContextGuard,
   type ContextGuardOptions,
+  ContextRegistry,
   createContextGuard,
+  ModelBusyError,
   ModelHostError,
+  RegistryJournal,
   SdkModelHost,
 } from "../../src/context-guard/index.js";
+import { freshEntry } from "../../src/context-guard/registry-schema.js";
+import { lmStudioSettings } from "../../src/env/env.js";
 import {
   ChatLMStudio,
+  InvalidEnvironmentError,
+  LMStudioContextOverflowError,
   LMStudioEmbeddings,
   LMStudioImageInputError,
+  LMStudioInvalidApiKeyError,
   LMStudioMalformedEmbeddingError,
+  LMStudioModelNotFoundError,
+  LMStudioNoModelLoadedError,
+  LMStudioNotEmbeddingModelError,
   LMStudioRequestError,
   LMStudioTimeoutError,
   LMStudioUnreachableError,
 } from "../../src/index.js";
+import { mapLMStudioError } from "../../src/lmstudio/error-mapping.js";
+import { LMStudioVisionNotSupportedError } from "../../src/lmstudio/errors.js";
 import { type RunningSimulator, startSimulator } from "../../src/testing/index.js";
 import {
   LMStudioVision,
@@ -28,9 +42,11 @@ import {
   readImageBytes,
   toImageContent,
 } from "../../src/vision/index.js";
+import { FakeHost } from "../context-guard/fake-host.js";
+import { closedPort } from "../embeddings/closed-port.js";
 import { wordTokenCounter } from "../embeddings/word-token-counter.js";
 import { type RawServer, startRawServer } from "./raw-server.js";
-import { settleWithin } from "./support.js";
+import { activeResources, leakedSince, settleWithin } from "./support.js";
 
 /** Regressions for issue 16: failures must be typed, bounded and loud. One block per item. */
 
@@ -146,11 +162,12 @@ describe("16.7 a malformed embedding index", () => {
   });
 });
 
-function runScript(script: string, args: string[], boundMs: number) {
+function runScript(script: string, args: string[], boundMs: number, env: Record<string, string> = {}) {
   return new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>(
     (resolve) => {
       const child = spawn(process.execPath, ["--import", "tsx", script, ...args], {
         stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, NO_COLOR: "1", ...env },
       });
       let stdout = "";
       let stderr = "";
@@ -353,6 +370,24 @@ describe("16.4 a stream that stalls after its headers", () => {
     expect((error as LMStudioTimeoutError).timeoutMs).toBe(1000);
   });
 
+  it("a JSON answer (not streamed) that stalls midway ends in LMStudioTimeoutError too", async () => {
+    raw = await startRawServer((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.write('{"id":"x","choices":[{"index":0,"message":{"role":"assistant","content":"Hel');
+    });
+    const model = new ChatLMStudio({
+      baseUrl: raw.baseUrl,
+      model: MODEL,
+      maxRetries: 0,
+      streamIdleTimeout: 1000,
+    });
+    const outcome = await settleWithin(() => model.invoke("Hello"), 15_000);
+    expect(outcome.kind).toBe("error");
+    const error = outcome.kind === "error" ? outcome.error : undefined;
+    expect(error).toBeInstanceOf(LMStudioTimeoutError);
+    expect((error as Error).message).toContain("the rest of its answer (it stalled midway) within 1000 ms");
+  });
+
   it("a slow stream that keeps sending is not cut: the bound is between chunks, not in total", async () => {
     const server = await stallingServer("slow-chunks");
     expect(await drain(modelFor(server, false))).toBe("Hellolololo");
@@ -447,5 +482,307 @@ describe("issue 13.8 describeDocument with a page that does not exist", () => {
       "Page 99 does not exist: the PDF has 1 page (valid pages: 1 to 1).",
     );
     expect(chatRequests(sim)).toBe(0);
+  });
+});
+
+describe("16.6 error bodies built against the overflow and not-found parsers", () => {
+  it("2 MB bodies repeating a pattern's first anchor are mapped in linear time (a child, bounded)", async () => {
+    const result = await runScript(join(import.meta.dirname, "fixtures", "map-hostile-body.ts"), [], 30_000);
+    expect(result.signal).toBeNull();
+    expect(result.code).toBe(0);
+    const lines = result.stdout.trim().split("\n");
+    expect(lines.map((line) => line.split(" ")[0])).toEqual([
+      "ContextOverflowError", // LMStudioContextOverflowError keeps core's name
+      "LMStudioModelNotFoundError",
+      "LMStudioRequestError",
+      "LMStudioModelNotFoundError",
+    ]);
+    // Every message is bounded, whatever the body's size (16.11).
+    for (const line of lines) expect(Number(line.split(" ")[1])).toBeLessThan(6_000);
+  });
+
+  it("still reads both numbers of the 0.3 wording and the model list of the not-found wording", () => {
+    const overflow = mapLMStudioError(400, {
+      error:
+        "Trying to keep the first 5000 tokens when context the overflows. However, the model is loaded with context length of only 4096 tokens, which is not enough.",
+    }) as LMStudioContextOverflowError;
+    expect(overflow).toBeInstanceOf(LMStudioContextOverflowError);
+    expect([overflow.promptTokens, overflow.contextLength, overflow.dialect]).toEqual([
+      5000,
+      4096,
+      "lmstudio-0.3",
+    ]);
+    const notFound = mapLMStudioError(404, {
+      error:
+        'Invalid model identifier "nope". Please specify a valid downloaded model (e.g., a-1, b (v2), c).',
+    }) as LMStudioModelNotFoundError;
+    expect(notFound).toBeInstanceOf(LMStudioModelNotFoundError);
+    expect([notFound.model, notFound.availableModels]).toEqual(["nope", ["a-1", "b (v2)", "c"]]);
+  });
+});
+
+describe("16.11 server text quoted in every typed error is capped", () => {
+  const huge = "x".repeat(5_000_000);
+  it.each([
+    ["overflow", `Context size has been exceeded. ${huge}`, LMStudioContextOverflowError],
+    ["no model loaded", `No models loaded. ${huge}`, LMStudioNoModelLoadedError],
+    ["not embedding", `Model is not embedding. ${huge}`, LMStudioNotEmbeddingModelError],
+    ["vision", `Model does not support images. ${huge}`, LMStudioVisionNotSupportedError],
+    ["path not found", `Cannot find a model with path "${huge}"`, LMStudioModelNotFoundError],
+    [
+      "invalid model",
+      `Invalid model identifier "m". Please specify a valid downloaded model (e.g., ${huge}).`,
+      LMStudioModelNotFoundError,
+    ],
+    ["generic", huge, LMStudioRequestError],
+  ] as const)("%s: a 5 MB body gives a message under 5,000 characters", (_name, body, Expected) => {
+    const error = mapLMStudioError(400, { error: body }, { model: "m" });
+    expect(error).toBeInstanceOf(Expected);
+    expect(error.message.length).toBeLessThan(5_000);
+    expect(error.message).toMatch(/more characters\)/);
+  });
+
+  it("a list of 10,000 available models is cut to 20 names", () => {
+    const names = Array.from({ length: 10_000 }, (_, i) => `model-${i}`);
+    const error = new LMStudioModelNotFoundError("m", names);
+    expect(error.message).toContain("model-19 and 9980 more.");
+    expect(error.availableModels).toHaveLength(10_000);
+  });
+});
+
+describe("16.9 streamed deltas without a role", () => {
+  it("are the assistant's answer, as in the non-streaming path", async () => {
+    raw = await startRawServer((_req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      const delta = (content: string, finish: string | null = null) =>
+        `data: ${JSON.stringify({ id: "x", model: MODEL, choices: [{ index: 0, delta: { content }, finish_reason: finish }] })}\n\n`;
+      res.end(`${delta("Hel")}${delta("lo")}${delta("", "stop")}data: [DONE]\n\n`);
+    });
+    const model = new ChatLMStudio({ baseUrl: raw.baseUrl, model: MODEL, maxRetries: 0 });
+    let text = "";
+    for await (const chunk of await model.stream("Hi")) text += chunk.text;
+    expect(text).toBe("Hello");
+    const streamingModel = new ChatLMStudio({
+      baseUrl: raw.baseUrl,
+      model: MODEL,
+      maxRetries: 0,
+      streaming: true,
+    });
+    const answer = await streamingModel.invoke("Hi");
+    expect(AIMessage.isInstance(answer)).toBe(true);
+    expect(answer.text).toBe("Hello");
+  });
+});
+
+describe("16.10 secrets in tokens and base URLs", () => {
+  const SECRET = "sk-secret-123";
+  it.each([
+    ["CR/LF", `${SECRET}\r\nX-Injected: 1`],
+    ["NUL", `${SECRET}\u0000tail`],
+  ])("an API token with %s is refused up front, typed, without echoing it", (_name, token) => {
+    const attempts: Array<() => unknown> = [
+      () => new ChatLMStudio({ baseUrl: "http://127.0.0.1:1/v1", model: MODEL, apiKey: token }),
+      () => new LMStudioEmbeddings({ baseUrl: "http://127.0.0.1:1/v1", model: "e", apiKey: token }),
+    ];
+    for (const attempt of attempts) {
+      let error: unknown;
+      try {
+        attempt();
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toBeInstanceOf(LMStudioInvalidApiKeyError);
+      expect((error as Error).message).toMatch(/control character \(code (13|0)\) at position 14/);
+      expect((error as Error).message).not.toContain(SECRET);
+    }
+    const env = () => lmStudioSettings({ LM_API_TOKEN: token });
+    expect(env).toThrow(InvalidEnvironmentError);
+    try {
+      env();
+    } catch (error) {
+      expect((error as InvalidEnvironmentError).problems.map((p) => p.variable)).toEqual(["LM_API_TOKEN"]);
+      expect((error as Error).message).not.toContain(SECRET);
+    }
+  });
+
+  it("user:password@ in the base URL never appears in the guard's unreachable error", async () => {
+    const port = await closedPort();
+    dir = await mkdtemp(join(tmpdir(), "issue16-"));
+    guard = createContextGuard({
+      baseUrl: `http://admin:hunter2@127.0.0.1:${port}/v1`,
+      registryPath: join(dir, "registry.json"),
+      sdkDeadlines: { connectMs: 2000 },
+    });
+    const error = await guard
+      .clampChat({ model: MODEL, messages: [], overflow: "error" })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LMStudioUnreachableError);
+    const unreachable = error as LMStudioUnreachableError;
+    expect(unreachable.message).toContain(`http://127.0.0.1:${port}/v1`);
+    expect(`${unreachable.message} ${unreachable.baseUrl}`).not.toMatch(/admin|hunter2/);
+  });
+});
+
+const CLI = join(import.meta.dirname, "..", "..", "src", "cli", "main.ts");
+
+describe("16.10 doctor with credentials in LMSTUDIO_BASE_URL", () => {
+  it.each([[[]], [["--json"]]])("prints no user:password (args %j)", async (extra) => {
+    sim = await startSimulator({ port: 0, loadTimeScale: 0 });
+    dir = await mkdtemp(join(tmpdir(), "issue16-doctor-"));
+    const result = await runScript(CLI, ["doctor", ...extra], 60_000, {
+      LMSTUDIO_BASE_URL: `http://admin:hunter2@127.0.0.1:${sim.port}/v1`,
+      LMSTUDIO_GUARD_REGISTRY: join(dir, "registry.json"),
+    });
+    expect(result.signal).toBeNull();
+    expect(result.stdout).toContain(`127.0.0.1:${sim.port}/v1/models`);
+    expect(`${result.stdout}${result.stderr}`).not.toMatch(/admin|hunter2/);
+  });
+});
+
+describe("16.15 smaller points", () => {
+  it("LMSTUDIO_MAX_TOKENS of 400 nines is refused, not sent as Infinity", () => {
+    expect(() => lmStudioSettings({ LMSTUDIO_MAX_TOKENS: "9".repeat(400) })).toThrow(
+      /LMSTUDIO_MAX_TOKENS: must be at most 2147483647/,
+    );
+    expect(lmStudioSettings({ LMSTUDIO_MAX_TOKENS: "2147483647" }).maxTokens).toBe(2147483647);
+  });
+});
+
+describe("16.15 a base URL on a port fetch refuses (6666)", () => {
+  it("is LMStudioUnreachableError saying no request was sent, at once, for chat and embeddings", async () => {
+    const baseUrl = "http://127.0.0.1:6666/v1";
+    const chat = await settleWithin(
+      () => new ChatLMStudio({ baseUrl, model: MODEL, maxRetries: 6 }).invoke("Hello"),
+      10_000,
+    );
+    const embeddings = await settleWithin(
+      () =>
+        new LMStudioEmbeddings({
+          baseUrl,
+          model: "e",
+          maxRetries: 6,
+          tokenCounter: wordTokenCounter(2048).counter,
+        }).embedQuery("Hello"),
+      10_000,
+    );
+    for (const outcome of [chat, embeddings]) {
+      expect(outcome.kind).toBe("error");
+      const error = outcome.kind === "error" ? outcome.error : undefined;
+      expect(error).toBeInstanceOf(LMStudioUnreachableError);
+      expect((error as Error).message).toMatch(/refuses to connect to port 6666.*no request was sent/);
+    }
+  });
+});
+
+describe("16.15 registry entries edited by hand", () => {
+  const identity = { modelKey: "m", format: "gguf", lmStudioVersion: "fake-1", loadSettings: "{}" };
+
+  it("a testedMax of 2^40 is bounded by the model's declared maximum on read", async () => {
+    dir = await mkdtemp(join(tmpdir(), "issue16-registry-"));
+    const registry = new ContextRegistry(join(dir, "registry.json"));
+    await registry.updateEntry(identity, () => ({
+      ...freshEntry(identity, { declaredMax: 32768 }),
+      status: "tested",
+      testedMax: 2 ** 40,
+      usablePromptTokens: 2 ** 40 - 100,
+    }));
+    const guard = new ContextGuard({ host: new FakeHost([{ key: "m", declared: 32768 }]), registry });
+    const limits = await guard.limitsFor("m");
+    expect([limits.source, limits.contextLength, limits.promptLimit]).toEqual(["tested", 32768, 32768]);
+  });
+
+  it("a __proto__ entry is kept as data through the next write", async () => {
+    dir = await mkdtemp(join(tmpdir(), "issue16-registry-"));
+    const path = join(dir, "registry.json");
+    const registry = new ContextRegistry(path);
+    await registry.updateEntry(identity, () => freshEntry(identity, { declaredMax: 4096 }));
+    const file = JSON.parse(await readFile(path, "utf8")) as { entries: Record<string, unknown> };
+    const text = JSON.stringify(file).replace(
+      '"entries":{',
+      `"entries":{"__proto__":${JSON.stringify(freshEntry({ ...identity, modelKey: "hand-edited" }, { declaredMax: 2048 }))},`,
+    );
+    await writeFile(path, text);
+    await registry.updateEntry({ ...identity, modelKey: "other" }, () =>
+      freshEntry({ ...identity, modelKey: "other" }, { declaredMax: 1024 }),
+    );
+    const after = JSON.parse(await readFile(path, "utf8")) as { entries: object };
+    expect(Object.keys(after.entries).length).toBe(3);
+    expect(Object.hasOwn(after.entries, "__proto__")).toBe(true);
+    expect((await registry.entries()).map((entry) => entry.modelKey).sort()).toEqual([
+      "hand-edited",
+      "m",
+      "other",
+    ]);
+  });
+});
+
+describe("16.15 releasing SDK connections", () => {
+  it("20 guarded chat models and 5 embeddings hold sockets until closed, and none after close()", async () => {
+    sim = await startSimulator({ port: 0, loadTimeScale: 0 });
+    dir = await mkdtemp(join(tmpdir(), "issue16-close-"));
+    const baseline = activeResources();
+    const models = Array.from(
+      { length: 20 },
+      () => new ChatLMStudio({ baseUrl: sim!.baseUrl, model: MODEL, maxRetries: 0, contextGuard: true }),
+    );
+    const embeddings = Array.from(
+      { length: 5 },
+      () => new LMStudioEmbeddings({ baseUrl: sim!.baseUrl, model: "text-embedding-nomic-embed-text-v1.5" }),
+    );
+    const previous = process.env.LMSTUDIO_GUARD_REGISTRY;
+    process.env.LMSTUDIO_GUARD_REGISTRY = join(dir, "registry.json");
+    try {
+      for (const model of models) expect((await model.invoke("Hello")).text).toBe("You said: Hello");
+      for (const embedder of embeddings) expect(await embedder.embedQuery("Hello")).toHaveLength(768);
+    } finally {
+      if (previous === undefined) delete process.env.LMSTUDIO_GUARD_REGISTRY;
+      else process.env.LMSTUDIO_GUARD_REGISTRY = previous;
+    }
+    const open = (activeResources().get("TCPSocketWrap") ?? 0) - (baseline.get("TCPSocketWrap") ?? 0);
+    expect(open).toBeGreaterThanOrEqual(25);
+    await Promise.all([...models.map((model) => model.close()), ...embeddings.map((e) => e.close())]);
+    expect(await leakedSince(baseline)).toEqual([]);
+  });
+});
+
+describe("16.8 two test runs on one model", () => {
+  const identity = { modelKey: "m", format: "gguf", lmStudioVersion: "fake-1", loadSettings: "{}" };
+
+  it("a run holds the model from begin to finish, even between loads, against another live process", async () => {
+    dir = await mkdtemp(join(tmpdir(), "issue16-busy-"));
+    const registry = new ContextRegistry(join(dir, "registry.json"));
+    // Another live process whose run is between two loads: holding the model, no probing marker.
+    const other = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { stdio: "ignore" });
+    try {
+      const otherPid = other.pid as number;
+      await registry.updateEntry(identity, () => ({
+        ...freshEntry(identity, { declaredMax: 32768 }),
+        status: "testing",
+        loads: 4,
+        testRun: { pid: otherPid, startedAt: new Date().toISOString() },
+      }));
+      const second = await new RegistryJournal(registry, identity)
+        .begin({ declaredMax: 32768, fresh: false })
+        .catch((e: unknown) => e);
+      expect(second).toBeInstanceOf(ModelBusyError);
+      expect((second as Error).message).toContain(`process ${otherPid}`);
+      expect((await registry.find(identity))?.loads).toBe(4);
+    } finally {
+      other.kill("SIGKILL");
+    }
+  });
+
+  it("the hold is taken at begin and given back at finish, and a dead holder's hold is taken over", async () => {
+    dir = await mkdtemp(join(tmpdir(), "issue16-busy-"));
+    const registry = new ContextRegistry(join(dir, "registry.json"));
+    await registry.updateEntry(identity, () => ({
+      ...freshEntry(identity, { declaredMax: 32768 }),
+      testRun: { pid: 2 ** 22 + 12345, startedAt: "2026-01-01T00:00:00.000Z" },
+    }));
+    const journal = new RegistryJournal(registry, identity);
+    await journal.begin({ declaredMax: 32768, fresh: false });
+    expect((await registry.find(identity))?.testRun?.pid).toBe(process.pid);
+    await journal.finish({ status: "tested", loads: 1, testedMax: 4096 });
+    expect((await registry.find(identity))?.testRun).toBeUndefined();
   });
 });
