@@ -63,13 +63,19 @@ export function toOpenAICompletion(
   return { ...raw, choices };
 }
 
-/** One streamed frame, with reasoning named as in {@link toOpenAICompletion}. */
+/**
+ * One streamed frame, with reasoning named as in {@link toOpenAICompletion}. A stream is the
+ * assistant's answer whether or not its deltas name a role (some servers never do; the parent would
+ * otherwise convert role-less deltas to generic chunks and the answer would look empty).
+ */
 export function toOpenAICompletionChunk(
   raw: OpenAIClient.Chat.Completions.ChatCompletionChunk,
 ): OpenAIClient.Chat.Completions.ChatCompletionChunk {
   if (!Array.isArray(raw?.choices)) return raw;
   const choices = raw.choices.map((choice) =>
-    choice?.delta ? { ...choice, delta: withReasoningContent(choice.delta) } : choice,
+    choice?.delta
+      ? { ...choice, delta: { ...withReasoningContent(choice.delta), role: "assistant" as const } }
+      : choice,
   );
   return { ...raw, choices };
 }

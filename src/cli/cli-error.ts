@@ -1,4 +1,5 @@
-import { LMStudioUnreachableError } from "../lmstudio/errors.js";
+import { ModelHostError } from "../context-guard/host.js";
+import { LMStudioTimeoutError, LMStudioUnreachableError } from "../lmstudio/errors.js";
 import { EXIT, type ExitCode } from "./exit-codes.js";
 
 /** A failure the CLI reports as one clean line and a documented exit code (no stack trace). */
@@ -22,6 +23,12 @@ export class UsageError extends CliError {
 /** The exit code an error ends the process with. */
 export function exitCodeOf(error: unknown): ExitCode {
   if (error instanceof CliError) return error.exitCode;
-  if (error instanceof Error && error.name === LMStudioUnreachableError.name) return EXIT.unreachable;
+  // Not running, or silent past a deadline (an SDK socket that accepts and never answers): both are
+  // "LM Studio did not answer", which scripts handle the same way.
+  if (error instanceof LMStudioUnreachableError || error instanceof LMStudioTimeoutError)
+    return EXIT.unreachable;
+  // The guard's own calls (listing, probing) report the same two failures as host failures.
+  if (error instanceof ModelHostError && (error.kind === "disconnect" || error.kind === "timeout"))
+    return EXIT.unreachable;
   return EXIT.failed;
 }

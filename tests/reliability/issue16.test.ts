@@ -720,6 +720,14 @@ describe("16.15 releasing SDK connections", () => {
   it("20 guarded chat models and 5 embeddings hold sockets until closed, and none after close()", async () => {
     sim = await startSimulator({ port: 0, loadTimeScale: 0 });
     dir = await mkdtemp(join(tmpdir(), "issue16-close-"));
+    // The guard refuses untested models by default: record the chat model as tested.
+    const identity = { modelKey: MODEL, format: "gguf", lmStudioVersion: "0.4.21", loadSettings: "{}" };
+    await new ContextRegistry(join(dir, "registry.json")).updateEntry(identity, () => ({
+      ...freshEntry(identity, { declaredMax: 32768 }),
+      status: "tested",
+      testedMax: 8192,
+      usablePromptTokens: 8000,
+    }));
     const baseline = activeResources();
     const models = Array.from(
       { length: 20 },
