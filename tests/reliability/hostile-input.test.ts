@@ -295,6 +295,8 @@ describe("the API token", () => {
           .invoke("x")
           .catch((e: unknown) => e),
       );
+      // The server is held back so a 1 ms timeout always fires (on loopback an answer can beat it).
+      sim.injectFault({ kind: "latency", ms: 300, path: "/v1/chat/completions", times: 1 });
       errors.push(
         await chat({ timeout: 1 })
           .invoke("x")
