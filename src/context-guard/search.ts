@@ -18,6 +18,7 @@ import {
   resumedStateOf,
   type SearchHistory,
   type SearchPlanConfig,
+  type VerifiedSize,
 } from "./search-plan.js";
 
 /**
@@ -83,6 +84,8 @@ interface Instance {
   ref: InstanceRef;
   /** Context it really has (read back). */
   contextLength: number;
+  /** It loaded at exactly the size asked (L0 passed): a fill at that size passes with its own load. */
+  honoured: boolean;
 }
 
 export async function searchUsableContext(
@@ -145,8 +148,12 @@ export async function searchUsableContext(
     await host.unload(ref).catch(() => undefined);
   }
 
-  /** One probe at `size`: loads when the instance held is too small (unless the estimate rules it out), then fills. */
-  async function probeAt(size: number): Promise<ProbeRecord> {
+  /**
+   * One probe at `size`: loads at `instanceSize` when the instance held is too small (unless the
+   * estimate rules it out), then fills `size` on it. A confirm (`confirmed`) stops after the load,
+   * taking the fill levels from `verified`.
+   */
+  async function probeAt(size: number, instanceSize = size, confirmed?: VerifiedSize): Promise<ProbeRecord> {
     const started = Date.now();
     const at = new Date().toISOString();
     const skipped = { passed: false, skipped: true };
@@ -160,10 +167,12 @@ export async function searchUsableContext(
 
     if (!instance || instance.contextLength < size) {
       if (options.useEstimates !== false) {
-        const estimate = await host.estimate(model.key, size, settings.loadSettings).catch(() => undefined);
+        const estimate = await host
+          .estimate(model.key, instanceSize, settings.loadSettings)
+          .catch(() => undefined);
         if (estimate && !estimate.passesGuardrails) {
           return {
-            contextLength: size,
+            contextLength: instanceSize,
             loaded: false,
             estimated: true,
             passed: false,
@@ -179,18 +188,23 @@ export async function searchUsableContext(
         }
       }
       await dropInstance();
-      await journal.markProbing(size);
+      await journal.markProbing(instanceSize);
       loads += 1;
-      const identifier = `${prefix}-${size}`;
-      const level = await loadLevel(host, model.key, size, identifier, settings, signal);
+      const identifier = `${prefix}-${instanceSize}`;
+      const level = await loadLevel(host, model.key, instanceSize, identifier, settings, signal);
       loadedNow = true;
       loadedContext = level.load?.actual;
       L0 = level.L0;
       // An auto-fit instance smaller than asked still serves fill tests below its context.
-      if (level.load) instance = { ref: { identifier, type: "llm" }, contextLength: level.load.actual };
+      if (level.load)
+        instance = {
+          ref: { identifier, type: "llm" },
+          contextLength: level.load.actual,
+          honoured: level.L0.passed,
+        };
       if (!level.L0.passed) {
         return {
-          contextLength: size,
+          contextLength: instanceSize,
           ...(loadedContext !== undefined ? { loadedContext } : {}),
           loaded: true,
           passed: false,
@@ -203,6 +217,27 @@ export async function searchUsableContext(
     }
     const current = instance;
     if (!current) throw new Error("unreachable: no instance after a successful load");
+    // Its own load at exactly this size, now or by an earlier probe, proves L0 for it.
+    const ownLoad = current.honoured && current.contextLength === size;
+    if (!loadedNow && ownLoad)
+      L0 = { passed: true, skipped: true, detail: "loaded at this size by an earlier probe" };
+    if (confirmed) {
+      const byLarger = { passed: true, skipped: true, detail: "passed on a larger instance" };
+      return {
+        contextLength: size,
+        loadedContext: current.contextLength,
+        loaded: ownLoad,
+        passed: ownLoad,
+        levels: { L0, L1: byLarger, L2: byLarger },
+        promptTokens: confirmed.promptTokens,
+        ...(confirmed.timeToFirstTokenSec !== undefined
+          ? { timeToFirstTokenSec: confirmed.timeToFirstTokenSec }
+          : {}),
+        ...(confirmed.tokensPerSecond !== undefined ? { tokensPerSecond: confirmed.tokensPerSecond } : {}),
+        at,
+        durationMs: Date.now() - started,
+      };
+    }
     const fill: FillLevelResult = await fillLevels(host, current.ref, size, settings, signal);
     if (fill.instanceSuspect) {
       // After a crash LM Studio may or may not still hold the instance; keep it only if it is listed,
@@ -216,7 +251,7 @@ export async function searchUsableContext(
     return {
       contextLength: size,
       ...(loadedContext !== undefined ? { loadedContext } : { loadedContext: current.contextLength }),
-      loaded: loadedNow,
+      loaded: ownLoad,
       passed: fill.passed,
       ...(fill.failureKind ? { failureKind: fill.failureKind } : {}),
       levels: { L0, L1: fill.L1, L2: fill.L2 },
@@ -239,7 +274,10 @@ export async function searchUsableContext(
         break;
       }
       if (step.kind === "confirm") await dropInstance();
-      const record = await probeAt(step.size);
+      const record =
+        step.kind === "confirm"
+          ? await probeAt(step.size, step.size, step.verified)
+          : await probeAt(step.size, step.kind === "probe" ? step.instanceSize : undefined);
       attempts.push({ step, record });
       await journal.recordProbe(record, progress());
       if (options.onProbe) {

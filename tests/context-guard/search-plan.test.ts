@@ -72,7 +72,11 @@ function history(
 describe("planNextStep: growth and bisection", () => {
   it("starts at the safe start, then grows by the growth factor, capped at the declared maximum", () => {
     expect(planNextStep(config, history([]))).toEqual(probe(4096));
-    expect(planNextStep(config, history([[probe(4096), passed(4096)]]))).toEqual(probe(16384));
+    const grown = history([
+      [probe(4096), passed(4096)],
+      [{ kind: "probe", size: 8192, instanceSize: 16384 }, passed(8192, false)],
+    ]);
+    expect(planNextStep(config, { ...grown, instanceContext: 16384 })).toEqual(probe(16384));
     const capped = { ...config, declaredMax: 20000 };
     expect(
       planNextStep(
@@ -135,7 +139,49 @@ describe("planNextStep: growth and bisection", () => {
       [probe(65536), loadShrunk(65536, 40000)],
     ];
     expect(boundsOf(config, history(attempts)).firstBad).toBe(40064);
-    expect(planNextStep(config, history(attempts))).toEqual(probe(40000));
+    // The auto-fit instance is held: it serves the fill at what it gave.
+    expect(planNextStep(config, history(attempts, { instanceContext: 40000 }))).toEqual(probe(40000));
+  });
+});
+
+describe("planNextStep: a new instance's first fill", () => {
+  it("fills the geometric midpoint first on a load more than twice the largest pass", () => {
+    const step = planNextStep(config, history([[probe(4096), passed(4096)]]));
+    expect(step).toEqual({ kind: "probe", size: 8192, instanceSize: 16384 });
+  });
+
+  it("then fills the held instance at its own size before loading anything larger", () => {
+    const midpointPassed = history(
+      [
+        [probe(4096), passed(4096)],
+        [{ kind: "probe", size: 8192, instanceSize: 16384 }, passed(8192, false)],
+      ],
+      { instanceContext: 16384 },
+    );
+    expect(planNextStep(config, midpointPassed)).toEqual(probe(16384));
+  });
+
+  it("after the midpoint failed, bisects below it on the held instance, with no load", () => {
+    const midpointFailed = history(
+      [
+        [probe(16384), passed(16384)],
+        [{ kind: "probe", size: 32768, instanceSize: 65536 }, fillFailed(32768, "wrong-answers", false)],
+      ],
+      { instanceContext: 65536 },
+    );
+    expect(boundsOf(config, midpointFailed).firstBad).toBe(32768);
+    expect(planNextStep(config, midpointFailed)).toEqual(probe(23168));
+  });
+
+  it("loads at the size itself when it is at most twice the largest pass", () => {
+    const near = history([
+      [probe(16384), passed(16384)],
+      [
+        probe(32768),
+        { ...fillFailed(32768, "load-error"), levels: { L0: { passed: false }, L1: skipped, L2: skipped } },
+      ],
+    ]);
+    expect(planNextStep(config, near)).toEqual(probe(23168));
   });
 });
 
@@ -150,7 +196,7 @@ describe("planNextStep: lost connections", () => {
     const recovered = history([...lost, [retry(16384), passed(16384)]]);
     expect(boundsOf(config, recovered)).toMatchObject({ bestFull: { size: 16384 } });
     expect(boundsOf(config, recovered).firstBad).toBeUndefined();
-    expect(planNextStep(config, recovered)).toEqual(probe(65536));
+    expect(planNextStep(config, recovered)).toEqual({ kind: "probe", size: 32768, instanceSize: 65536 });
   });
 
   it("a retry that loses its connection again is believed: no third try, bisect below it", () => {
@@ -188,13 +234,15 @@ describe("planNextStep: the load budget", () => {
     expect(boundsOf(tight, fillOnly).bestAny).toMatchObject({ size: 92672 });
     expect(boundsOf(tight, fillOnly).bestFull).toMatchObject({ size: 65536 });
     // The instance was dropped: the next bisection step would need a load, and only the confirming one is left.
-    expect(planNextStep(tight, fillOnly)).toEqual({ kind: "confirm", size: 92672, last: true });
+    const confirm: ProbeStep = {
+      kind: "confirm",
+      size: 92672,
+      verified: { size: 92672, promptTokens: 92672 - config.answerReserve },
+      last: true,
+    };
+    expect(planNextStep(tight, fillOnly)).toEqual(confirm);
 
-    const confirmed = history([
-      ...bisected,
-      [probe(92672), passed(92672, false)],
-      [{ kind: "confirm", size: 92672, last: true }, passed(92672)],
-    ]);
+    const confirmed = history([...bisected, [probe(92672), passed(92672, false)], [confirm, passed(92672)]]);
     expect(planNextStep(tight, confirmed)).toEqual({ kind: "done", exhausted: true });
     expect(boundsOf(tight, confirmed).bestFull).toMatchObject({ size: 92672 });
   });
