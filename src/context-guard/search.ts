@@ -13,6 +13,7 @@ import {
 import type { ProbeRecord } from "./registry-schema.js";
 import {
   boundsOf,
+  type EstimateAnswer,
   type ProbeAttempt,
   planNextStep,
   resumedStateOf,
@@ -112,6 +113,7 @@ export async function searchUsableContext(
     granularity,
     maxLoads,
     retryDisconnects: options.retryDisconnects !== false,
+    useEstimates: options.useEstimates !== false,
     answerReserve: settings.answerReserve,
   };
   const prefix = options.identifierPrefix ?? `guard-probe-${process.pid}`;
@@ -123,6 +125,7 @@ export async function searchUsableContext(
   });
   const resumed = resumedStateOf(previous, options.resume === true);
   const attempts: ProbeAttempt[] = [];
+  const estimates: EstimateAnswer[] = [];
   let loads = previous && options.resume ? previous.loads : 0;
   let instance: Instance | undefined;
   const history = (): SearchHistory => ({
@@ -130,6 +133,7 @@ export async function searchUsableContext(
     attempts,
     loads,
     ...(instance ? { instanceContext: instance.contextLength } : {}),
+    estimates,
   });
   /** The journal's view of the bounds: what a crash would leave behind. */
   const progress = () => {
@@ -146,6 +150,30 @@ export async function searchUsableContext(
     const ref = instance.ref;
     instance = undefined;
     await host.unload(ref).catch(() => undefined);
+  }
+
+  /** Asks LM Studio's load estimate for `size`: the failed probe it amounts to when it refuses the size. */
+  async function estimateAt(size: number): Promise<ProbeRecord | undefined> {
+    const started = Date.now();
+    const at = new Date().toISOString();
+    const estimate = await host.estimate(model.key, size, settings.loadSettings).catch(() => undefined);
+    estimates.push({ size, passes: estimate?.passesGuardrails });
+    if (!estimate || estimate.passesGuardrails) return undefined;
+    const skipped = { passed: false, skipped: true };
+    return {
+      contextLength: size,
+      loaded: false,
+      estimated: true,
+      passed: false,
+      failureKind: "guardrail",
+      levels: {
+        L0: { passed: false, detail: "LM Studio's estimate: would not pass the load guardrails" },
+        L1: skipped,
+        L2: skipped,
+      },
+      at,
+      durationMs: Date.now() - started,
+    };
   }
 
   /**
@@ -166,26 +194,10 @@ export async function searchUsableContext(
     };
 
     if (!instance || instance.contextLength < size) {
-      if (options.useEstimates !== false) {
-        const estimate = await host
-          .estimate(model.key, instanceSize, settings.loadSettings)
-          .catch(() => undefined);
-        if (estimate && !estimate.passesGuardrails) {
-          return {
-            contextLength: instanceSize,
-            loaded: false,
-            estimated: true,
-            passed: false,
-            failureKind: "guardrail",
-            levels: {
-              L0: { passed: false, detail: "LM Studio's estimate: would not pass the load guardrails" },
-              L1: skipped,
-              L2: skipped,
-            },
-            at,
-            durationMs: Date.now() - started,
-          };
-        }
+      const known = estimates.find((e) => e.size === instanceSize);
+      if (plan.useEstimates && !known) {
+        const refused = await estimateAt(instanceSize);
+        if (refused) return refused;
       }
       await dropInstance();
       await journal.markProbing(instanceSize);
@@ -275,9 +287,13 @@ export async function searchUsableContext(
       }
       if (step.kind === "confirm") await dropInstance();
       const record =
-        step.kind === "confirm"
-          ? await probeAt(step.size, step.size, step.verified)
-          : await probeAt(step.size, step.kind === "probe" ? step.instanceSize : undefined);
+        step.kind === "estimate"
+          ? await estimateAt(step.size)
+          : step.kind === "confirm"
+            ? await probeAt(step.size, step.size, step.verified)
+            : await probeAt(step.size, step.kind === "probe" ? step.instanceSize : undefined);
+      // An estimate that passes records nothing: only a load can prove a size.
+      if (!record) continue;
       attempts.push({ step, record });
       await journal.recordProbe(record, progress());
       if (options.onProbe) {

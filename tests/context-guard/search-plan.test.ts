@@ -18,6 +18,7 @@ const config: SearchPlanConfig = {
   granularity: 64,
   maxLoads: 10,
   retryDisconnects: true,
+  useEstimates: false,
   answerReserve: 256,
 };
 
@@ -57,7 +58,7 @@ const probe = (size: number): ProbeStep => ({ kind: "probe", size });
 const retry = (size: number): ProbeStep => ({ kind: "retry", size });
 
 function history(
-  attempts: Array<[ProbeStep, ProbeRecord]>,
+  attempts: Array<[ProbeAttempt["step"], ProbeRecord]>,
   extra: { loads?: number; instanceContext?: number; resumed?: ResumedState } = {},
 ) {
   const list: ProbeAttempt[] = attempts.map(([step, record]) => ({ step, record }));
@@ -182,6 +183,89 @@ describe("planNextStep: a new instance's first fill", () => {
       ],
     ]);
     expect(planNextStep(config, near)).toEqual(probe(23168));
+  });
+});
+
+describe("planNextStep: bisecting a load limit on LM Studio's estimates", () => {
+  const withEstimates = { ...config, useEstimates: true };
+  /** LM Studio's estimate refused this size (recorded as a failed probe). */
+  const refused = (size: number): [ProbeAttempt["step"], ProbeRecord] => [
+    { kind: "estimate", size },
+    {
+      contextLength: size,
+      loaded: false,
+      estimated: true,
+      passed: false,
+      failureKind: "guardrail",
+      levels: { L0: { passed: false }, L1: skipped, L2: skipped },
+      at: "t",
+    },
+  ];
+  const grown: Array<[ProbeAttempt["step"], ProbeRecord]> = [[probe(16384), passed(16384)], refused(65536)];
+
+  it("asks the estimate, not a load, for the next bisection size", () => {
+    expect(planNextStep(withEstimates, history(grown))).toEqual({ kind: "estimate", size: 32768 });
+    // Without estimates the same history loads there.
+    expect(planNextStep(config, history(grown))).toEqual(probe(32768));
+  });
+
+  it("bisects above a passing estimate, then loads the size the estimates converged on", () => {
+    const passing = { ...history([...grown, refused(46336)]), estimates: [{ size: 32768, passes: true }] };
+    expect(planNextStep(withEstimates, passing)).toEqual({ kind: "estimate", size: 38912 });
+
+    const converged = {
+      ...history([...grown, refused(46336), refused(42432)]),
+      estimates: [
+        { size: 32768, passes: true },
+        { size: 38912, passes: true },
+        { size: 40640, passes: true },
+      ],
+    };
+    // More than twice the largest pass: the new instance fills the midpoint first.
+    expect(planNextStep(withEstimates, converged)).toEqual({
+      kind: "probe",
+      size: 25792,
+      instanceSize: 40640,
+    });
+  });
+
+  it("believes a load that fails where the estimate passed, and bisects below it", () => {
+    const failedLoad = {
+      ...history([
+        ...grown,
+        refused(46336),
+        refused(42432),
+        [
+          probe(40640),
+          { ...fillFailed(40640, "load-error"), levels: { L0: { passed: false }, L1: skipped, L2: skipped } },
+        ],
+      ]),
+      estimates: [
+        { size: 32768, passes: true },
+        { size: 38912, passes: true },
+        { size: 40640, passes: true },
+      ],
+    };
+    expect(boundsOf(withEstimates, failedLoad).firstBad).toBe(40640);
+    // The passing estimates below the failure still stand in: next is between 38912 and 40640.
+    expect(planNextStep(withEstimates, failedLoad)).toEqual({
+      kind: "probe",
+      size: 25216,
+      instanceSize: 38912,
+    });
+  });
+
+  it("loads as before when the server gives no estimate", () => {
+    const none = { ...history(grown), estimates: [{ size: 32768, passes: undefined }] };
+    expect(planNextStep(withEstimates, none)).toEqual(probe(32768));
+  });
+
+  it("never estimates while growing: the growth load itself is asked", () => {
+    expect(planNextStep(withEstimates, history([[probe(16384), passed(16384)]]))).toEqual({
+      kind: "probe",
+      size: 32768,
+      instanceSize: 65536,
+    });
   });
 });
 
