@@ -179,7 +179,7 @@ export async function searchUsableContext(
   /**
    * One probe at `size`: loads at `instanceSize` when the instance held is too small (unless the
    * estimate rules it out), then fills `size` on it. A confirm (`confirmed`) stops after the load,
-   * taking the fill levels from `verified`.
+   * taking the fill levels from it.
    */
   async function probeAt(size: number, instanceSize = size, confirmed?: VerifiedSize): Promise<ProbeRecord> {
     const started = Date.now();
