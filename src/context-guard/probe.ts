@@ -175,7 +175,8 @@ async function buildPrompt(
     throw new Error(`context ${target} is too small for the probe prompt (${overhead} tokens)`);
   const sample = 64;
   const perSentence = Math.max(1, ((await count(build(sample).turns)) - overhead) / sample);
-  const slack = Math.max(Math.ceil(2 * perSentence), Math.floor(target * 0.002));
+  // Within one sentence of the target: a shorter fill would prove less than the size it is reported for.
+  const slack = Math.ceil(perSentence);
   let n = Math.max(0, Math.floor((target - overhead) / perSentence));
   let best: BuiltPrompt | undefined;
   for (let attempt = 0; attempt < 8; attempt += 1) {

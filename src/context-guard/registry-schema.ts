@@ -36,7 +36,7 @@ export const probeRecordSchema = z.object({
   contextLength: z.number().int().positive(),
   /** The context the instance really had (read back); differs from contextLength under auto-fit. */
   loadedContext: z.number().int().nonnegative().optional(),
-  /** True when this probe loaded a new instance; false when it reused a larger one for the fill. */
+  /** True when the probe ran on an instance loaded at exactly this size (L0 proven); false on a larger one. */
   loaded: z.boolean(),
   /** True when the verdict came from LM Studio's estimate instead of a load. */
   estimated: z.boolean().optional(),

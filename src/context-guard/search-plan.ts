@@ -5,10 +5,16 @@ import type { FailureKind, ProbeRecord, RegistryEntry } from "./registry-schema.
  * clock, no I/O): given the probe history, the next size to try, or done. `search.ts` runs the probes
  * this asks for and journals them.
  *
- * 1. Grow geometrically from a safe start until the first failure or the declared maximum.
- * 2. Bisect (geometric midpoints) until the gap is within the resolution (or `minStepTokens`).
- * 3. A size verified only on a larger instance ("fill-only") is confirmed by its own load at the end,
- *    and one load is always kept back for that.
+ * 1. Grow geometrically from a safe start until the first failure or the declared maximum. A load
+ *    far above the largest pass first fills the geometric midpoint on it, then its own size: fills
+ *    on one instance reuse the server's prefix cache, so this costs no more prefill when both pass
+ *    and half as much when the midpoint already fails.
+ * 2. Bisect (geometric midpoints) until the gap is within the resolution (or `minStepTokens`). Where
+ *    the next size needs a load, LM Studio's estimate (free, no load) is asked first, and bisection
+ *    runs on the estimates until they converge; only then is the size they point to loaded. A load
+ *    failure there is believed over the estimate and bisection goes on below it.
+ * 3. A size verified only on a larger instance ("fill-only") is confirmed by its own load at the end
+ *    (L0 only: the fill already passed at that size), and one load is always kept back for that.
  * 4. A probe that lost its connection is the transport's fault, not the size's: it is tried once more,
  *    and the lost attempt no longer counts as a failure.
  */
@@ -22,25 +28,45 @@ export interface SearchPlanConfig {
   granularity: number;
   maxLoads: number;
   retryDisconnects: boolean;
+  /** Ask LM Studio's load estimate before a bisection load. */
+  useEstimates: boolean;
   /** Prompt tokens assumed for a passed fill that reported no count: the size minus this reserve. */
   answerReserve: number;
 }
 
 /** What a probe step asks the driver to do. */
 export type ProbeStep =
-  /** Probe this size (on the current instance when it is large enough, else with a load). */
-  | { kind: "probe"; size: number }
-  /** Drop the instance and probe a fill-only size with its own load; `last`: the budget ends the search after it. */
-  | { kind: "confirm"; size: number; last: boolean }
+  /**
+   * Fill this size on the current instance when it is large enough, else on a new one loaded at
+   * `instanceSize` (default: the size itself).
+   */
+  | { kind: "probe"; size: number; instanceSize?: number }
+  /**
+   * Drop the instance and load `verified.size` on its own (L0 and read-back); its fill already passed
+   * on a larger instance. `last`: the budget ends the search after it.
+   */
+  | { kind: "confirm"; size: number; verified: VerifiedSize; last: boolean }
   /** The previous probe lost its connection: the same size once more. */
   | { kind: "retry"; size: number };
 
-export type SearchStep = ProbeStep | { kind: "done"; exhausted: boolean };
+/** Ask LM Studio's load estimate for a size (no load); a refusal is recorded as a failed probe. */
+export interface EstimateStep {
+  kind: "estimate";
+  size: number;
+}
 
-/** One probe the driver ran: the step that asked for it and what it recorded. */
+export type SearchStep = ProbeStep | EstimateStep | { kind: "done"; exhausted: boolean };
+
+/** One probe the driver ran (or an estimate that refused a size): the step and what it recorded. */
 export interface ProbeAttempt {
-  step: ProbeStep;
+  step: ProbeStep | EstimateStep;
   record: ProbeRecord;
+}
+
+/** An estimate's answer: `passes` undefined when the server gave none. */
+export interface EstimateAnswer {
+  size: number;
+  passes: boolean | undefined;
 }
 
 /** A size that passed the fill levels. */
@@ -69,6 +95,8 @@ export interface SearchHistory {
   loads: number;
   /** Context of the instance the driver holds, if any (it serves fill tests at any smaller size). */
   instanceContext?: number;
+  /** This run's estimate answers (kept out of the registry: they are free to ask again). */
+  estimates?: readonly EstimateAnswer[];
 }
 
 /** The bounds a history proves. */
@@ -178,16 +206,19 @@ function nextSize(
   config: SearchPlanConfig,
   bounds: SearchBounds,
   hint: number | undefined,
+  instanceContext: number | undefined,
+  lo = bounds.bestAny?.size ?? 0,
 ): number | undefined {
   const { declaredMax: declared, granularity } = config;
   const roundDown = (n: number) => roundDownTo(granularity, n);
-  const lo = bounds.bestAny?.size ?? 0;
   const hi = bounds.firstBad ?? declared + 1;
   if (lo >= declared) return undefined;
   if (hint !== undefined && hint > lo && hint < hi) return hint;
   if (bounds.firstBad === undefined) {
-    // Growing: the safe start first, then geometric steps capped at the declared maximum.
-    const next = lo === 0 ? config.safeStart : Math.min(declared, roundDown(lo * config.growthFactor));
+    // Growing: the safe start first, then geometric steps capped at the declared maximum, and at
+    // the held instance's own size while that is still untested (its load is already paid for).
+    const held = instanceContext !== undefined && instanceContext > lo ? instanceContext : declared;
+    const next = lo === 0 ? config.safeStart : Math.min(declared, held, roundDown(lo * config.growthFactor));
     return next > lo ? next : undefined;
   }
   if (lo === 0) {
@@ -218,7 +249,7 @@ function hintOf(config: SearchPlanConfig, attempts: readonly ProbeAttempt[]): nu
 }
 
 /** The last attempt that was not a retry: the step the search is at. */
-function currentStep(attempts: readonly ProbeAttempt[]): ProbeStep | undefined {
+function currentStep(attempts: readonly ProbeAttempt[]): ProbeAttempt["step"] | undefined {
   for (let index = attempts.length - 1; index >= 0; index--) {
     const step = (attempts[index] as ProbeAttempt).step;
     if (step.kind !== "retry") return step;
@@ -245,16 +276,60 @@ export function planNextStep(config: SearchPlanConfig, history: SearchHistory): 
   const current = currentStep(history.attempts);
   if (current?.kind === "confirm" && current.last) return { kind: "done", exhausted: true };
 
-  const size = nextSize(config, bounds, hintOf(config, history.attempts));
+  const size = nextSize(config, bounds, hintOf(config, history.attempts), history.instanceContext);
   const best = bounds.bestAny;
   const pending = best && !bounds.full.some((v) => v.size === best.size) ? best : undefined;
   const needsLoad =
     size !== undefined && (history.instanceContext === undefined || history.instanceContext < size);
   // One load is always kept back to confirm a fill-verified size with its own load.
   const loadsLeft = config.maxLoads - history.loads - (pending ? 1 : 0);
-  if (size !== undefined && !(needsLoad && loadsLeft <= 0)) return { kind: "probe", size };
+  if (size !== undefined && !(needsLoad && loadsLeft <= 0)) {
+    if (!needsLoad) return { kind: "probe", size };
+    return estimatedStep(config, history, bounds) ?? loadStep(config, size, best?.size);
+  }
   const exhausted = size !== undefined;
   if (!pending) return { kind: "done", exhausted };
   if (history.loads >= config.maxLoads) return { kind: "done", exhausted: true };
-  return { kind: "confirm", size: pending.size, last: exhausted };
+  return { kind: "confirm", size: pending.size, verified: pending, last: exhausted };
+}
+
+/**
+ * Bisection towards a load limit on estimates: the largest size the estimate passes (below the
+ * failure bound) stands in for the largest pass until the gap converges, and then is loaded. Undefined
+ * when estimates are off, the search is still growing, or the server gives none for the size needed.
+ */
+function estimatedStep(
+  config: SearchPlanConfig,
+  history: SearchHistory,
+  bounds: SearchBounds,
+): SearchStep | undefined {
+  const { firstBad } = bounds;
+  if (!config.useEstimates || firstBad === undefined) return undefined;
+  const lo = bounds.bestAny?.size ?? 0;
+  const estimates = history.estimates ?? [];
+  const passing = estimates
+    .filter((e) => e.passes === true && e.size > lo && e.size < firstBad)
+    .map((e) => e.size);
+  const tentative = Math.max(lo, ...passing);
+  const size = nextSize(config, bounds, undefined, history.instanceContext, tentative);
+  if (size === undefined)
+    return tentative > lo ? loadStep(config, tentative, bounds.bestAny?.size) : undefined;
+  if (history.instanceContext !== undefined && history.instanceContext >= size)
+    return { kind: "probe", size };
+  const asked = estimates.find((e) => e.size === size);
+  if (!asked) return { kind: "estimate", size };
+  return undefined;
+}
+
+/**
+ * A probe that needs a new instance at `size`. More than twice the largest pass away, it fills the
+ * geometric midpoint first: a fresh instance has an empty prefix cache, so its first fill is paid in
+ * full, and the midpoint is what a failure there costs instead of the whole size.
+ */
+function loadStep(config: SearchPlanConfig, size: number, largestPass: number | undefined): ProbeStep {
+  if (largestPass === undefined || size <= 2 * largestPass) return { kind: "probe", size };
+  const midpoint = roundDownTo(config.granularity, Math.sqrt(largestPass * size));
+  return midpoint > largestPass && midpoint < size
+    ? { kind: "probe", size: midpoint, instanceSize: size }
+    : { kind: "probe", size };
 }

@@ -13,11 +13,13 @@ import {
 import type { ProbeRecord } from "./registry-schema.js";
 import {
   boundsOf,
+  type EstimateAnswer,
   type ProbeAttempt,
   planNextStep,
   resumedStateOf,
   type SearchHistory,
   type SearchPlanConfig,
+  type VerifiedSize,
 } from "./search-plan.js";
 
 /**
@@ -83,6 +85,8 @@ interface Instance {
   ref: InstanceRef;
   /** Context it really has (read back). */
   contextLength: number;
+  /** It loaded at exactly the size asked (L0 passed): a fill at that size passes with its own load. */
+  honoured: boolean;
 }
 
 export async function searchUsableContext(
@@ -109,6 +113,7 @@ export async function searchUsableContext(
     granularity,
     maxLoads,
     retryDisconnects: options.retryDisconnects !== false,
+    useEstimates: options.useEstimates !== false,
     answerReserve: settings.answerReserve,
   };
   const prefix = options.identifierPrefix ?? `guard-probe-${process.pid}`;
@@ -120,6 +125,7 @@ export async function searchUsableContext(
   });
   const resumed = resumedStateOf(previous, options.resume === true);
   const attempts: ProbeAttempt[] = [];
+  const estimates: EstimateAnswer[] = [];
   let loads = previous && options.resume ? previous.loads : 0;
   let instance: Instance | undefined;
   const history = (): SearchHistory => ({
@@ -127,6 +133,7 @@ export async function searchUsableContext(
     attempts,
     loads,
     ...(instance ? { instanceContext: instance.contextLength } : {}),
+    estimates,
   });
   /** The journal's view of the bounds: what a crash would leave behind. */
   const progress = () => {
@@ -145,8 +152,36 @@ export async function searchUsableContext(
     await host.unload(ref).catch(() => undefined);
   }
 
-  /** One probe at `size`: loads when the instance held is too small (unless the estimate rules it out), then fills. */
-  async function probeAt(size: number): Promise<ProbeRecord> {
+  /** Asks LM Studio's load estimate for `size`: the failed probe it amounts to when it refuses the size. */
+  async function estimateAt(size: number): Promise<ProbeRecord | undefined> {
+    const started = Date.now();
+    const at = new Date().toISOString();
+    const estimate = await host.estimate(model.key, size, settings.loadSettings).catch(() => undefined);
+    estimates.push({ size, passes: estimate?.passesGuardrails });
+    if (!estimate || estimate.passesGuardrails) return undefined;
+    const skipped = { passed: false, skipped: true };
+    return {
+      contextLength: size,
+      loaded: false,
+      estimated: true,
+      passed: false,
+      failureKind: "guardrail",
+      levels: {
+        L0: { passed: false, detail: "LM Studio's estimate: would not pass the load guardrails" },
+        L1: skipped,
+        L2: skipped,
+      },
+      at,
+      durationMs: Date.now() - started,
+    };
+  }
+
+  /**
+   * One probe at `size`: loads at `instanceSize` when the instance held is too small (unless the
+   * estimate rules it out), then fills `size` on it. A confirm (`confirmed`) stops after the load,
+   * taking the fill levels from it.
+   */
+  async function probeAt(size: number, instanceSize = size, confirmed?: VerifiedSize): Promise<ProbeRecord> {
     const started = Date.now();
     const at = new Date().toISOString();
     const skipped = { passed: false, skipped: true };
@@ -159,38 +194,29 @@ export async function searchUsableContext(
     };
 
     if (!instance || instance.contextLength < size) {
-      if (options.useEstimates !== false) {
-        const estimate = await host.estimate(model.key, size, settings.loadSettings).catch(() => undefined);
-        if (estimate && !estimate.passesGuardrails) {
-          return {
-            contextLength: size,
-            loaded: false,
-            estimated: true,
-            passed: false,
-            failureKind: "guardrail",
-            levels: {
-              L0: { passed: false, detail: "LM Studio's estimate: would not pass the load guardrails" },
-              L1: skipped,
-              L2: skipped,
-            },
-            at,
-            durationMs: Date.now() - started,
-          };
-        }
+      const known = estimates.find((e) => e.size === instanceSize);
+      if (plan.useEstimates && !known) {
+        const refused = await estimateAt(instanceSize);
+        if (refused) return refused;
       }
       await dropInstance();
-      await journal.markProbing(size);
+      await journal.markProbing(instanceSize);
       loads += 1;
-      const identifier = `${prefix}-${size}`;
-      const level = await loadLevel(host, model.key, size, identifier, settings, signal);
+      const identifier = `${prefix}-${instanceSize}`;
+      const level = await loadLevel(host, model.key, instanceSize, identifier, settings, signal);
       loadedNow = true;
       loadedContext = level.load?.actual;
       L0 = level.L0;
       // An auto-fit instance smaller than asked still serves fill tests below its context.
-      if (level.load) instance = { ref: { identifier, type: "llm" }, contextLength: level.load.actual };
+      if (level.load)
+        instance = {
+          ref: { identifier, type: "llm" },
+          contextLength: level.load.actual,
+          honoured: level.L0.passed,
+        };
       if (!level.L0.passed) {
         return {
-          contextLength: size,
+          contextLength: instanceSize,
           ...(loadedContext !== undefined ? { loadedContext } : {}),
           loaded: true,
           passed: false,
@@ -203,6 +229,27 @@ export async function searchUsableContext(
     }
     const current = instance;
     if (!current) throw new Error("unreachable: no instance after a successful load");
+    // Its own load at exactly this size, now or by an earlier probe, proves L0 for it.
+    const ownLoad = current.honoured && current.contextLength === size;
+    if (!loadedNow && ownLoad)
+      L0 = { passed: true, skipped: true, detail: "loaded at this size by an earlier probe" };
+    if (confirmed) {
+      const byLarger = { passed: true, skipped: true, detail: "passed on a larger instance" };
+      return {
+        contextLength: size,
+        loadedContext: current.contextLength,
+        loaded: ownLoad,
+        passed: ownLoad,
+        levels: { L0, L1: byLarger, L2: byLarger },
+        promptTokens: confirmed.promptTokens,
+        ...(confirmed.timeToFirstTokenSec !== undefined
+          ? { timeToFirstTokenSec: confirmed.timeToFirstTokenSec }
+          : {}),
+        ...(confirmed.tokensPerSecond !== undefined ? { tokensPerSecond: confirmed.tokensPerSecond } : {}),
+        at,
+        durationMs: Date.now() - started,
+      };
+    }
     const fill: FillLevelResult = await fillLevels(host, current.ref, size, settings, signal);
     if (fill.instanceSuspect) {
       // After a crash LM Studio may or may not still hold the instance; keep it only if it is listed,
@@ -216,7 +263,7 @@ export async function searchUsableContext(
     return {
       contextLength: size,
       ...(loadedContext !== undefined ? { loadedContext } : { loadedContext: current.contextLength }),
-      loaded: loadedNow,
+      loaded: ownLoad,
       passed: fill.passed,
       ...(fill.failureKind ? { failureKind: fill.failureKind } : {}),
       levels: { L0, L1: fill.L1, L2: fill.L2 },
@@ -239,7 +286,14 @@ export async function searchUsableContext(
         break;
       }
       if (step.kind === "confirm") await dropInstance();
-      const record = await probeAt(step.size);
+      const record =
+        step.kind === "estimate"
+          ? await estimateAt(step.size)
+          : step.kind === "confirm"
+            ? await probeAt(step.size, step.size, step.verified)
+            : await probeAt(step.size, step.kind === "probe" ? step.instanceSize : undefined);
+      // An estimate that passes records nothing: only a load can prove a size.
+      if (!record) continue;
       attempts.push({ step, record });
       await journal.recordProbe(record, progress());
       if (options.onProbe) {

@@ -101,7 +101,8 @@ describe("search with a registry journal", () => {
           signal: controller.signal,
           journal: new RegistryJournal(registry, identity),
           onProbe: (_record, state) => {
-            if (state.loads === 2) controller.abort();
+            // The second load's own-size fill (its midpoint fill comes first).
+            if (state.lastGood === 16384) controller.abort();
           },
         },
       ),

@@ -55,6 +55,8 @@ describe("context search against the simulator", () => {
     for (const { m, result, truth } of outcomes) {
       expect(result.status, m.key).toBe("tested");
       expect(result.testedMax ?? 0, m.key).toBeLessThanOrEqual(trueLoadableContext(m));
+      // The reported size works with the full answer reserve: its fill came within a sentence of it.
+      expect(result.testedMax ?? 0, m.key).toBeLessThanOrEqual(truth);
       expect(result.usablePromptTokens ?? 0, m.key).toBeLessThanOrEqual(trueUsablePrompt(m));
       expect(result.testedMax ?? 0, m.key).toBeGreaterThanOrEqual(Math.floor(truth * 0.95));
     }

@@ -18,6 +18,7 @@ const config: SearchPlanConfig = {
   granularity: 64,
   maxLoads: 10,
   retryDisconnects: true,
+  useEstimates: false,
   answerReserve: 256,
 };
 
@@ -57,7 +58,7 @@ const probe = (size: number): ProbeStep => ({ kind: "probe", size });
 const retry = (size: number): ProbeStep => ({ kind: "retry", size });
 
 function history(
-  attempts: Array<[ProbeStep, ProbeRecord]>,
+  attempts: Array<[ProbeAttempt["step"], ProbeRecord]>,
   extra: { loads?: number; instanceContext?: number; resumed?: ResumedState } = {},
 ) {
   const list: ProbeAttempt[] = attempts.map(([step, record]) => ({ step, record }));
@@ -72,7 +73,11 @@ function history(
 describe("planNextStep: growth and bisection", () => {
   it("starts at the safe start, then grows by the growth factor, capped at the declared maximum", () => {
     expect(planNextStep(config, history([]))).toEqual(probe(4096));
-    expect(planNextStep(config, history([[probe(4096), passed(4096)]]))).toEqual(probe(16384));
+    const grown = history([
+      [probe(4096), passed(4096)],
+      [{ kind: "probe", size: 8192, instanceSize: 16384 }, passed(8192, false)],
+    ]);
+    expect(planNextStep(config, { ...grown, instanceContext: 16384 })).toEqual(probe(16384));
     const capped = { ...config, declaredMax: 20000 };
     expect(
       planNextStep(
@@ -135,7 +140,132 @@ describe("planNextStep: growth and bisection", () => {
       [probe(65536), loadShrunk(65536, 40000)],
     ];
     expect(boundsOf(config, history(attempts)).firstBad).toBe(40064);
-    expect(planNextStep(config, history(attempts))).toEqual(probe(40000));
+    // The auto-fit instance is held: it serves the fill at what it gave.
+    expect(planNextStep(config, history(attempts, { instanceContext: 40000 }))).toEqual(probe(40000));
+  });
+});
+
+describe("planNextStep: a new instance's first fill", () => {
+  it("fills the geometric midpoint first on a load more than twice the largest pass", () => {
+    const step = planNextStep(config, history([[probe(4096), passed(4096)]]));
+    expect(step).toEqual({ kind: "probe", size: 8192, instanceSize: 16384 });
+  });
+
+  it("then fills the held instance at its own size before loading anything larger", () => {
+    const midpointPassed = history(
+      [
+        [probe(4096), passed(4096)],
+        [{ kind: "probe", size: 8192, instanceSize: 16384 }, passed(8192, false)],
+      ],
+      { instanceContext: 16384 },
+    );
+    expect(planNextStep(config, midpointPassed)).toEqual(probe(16384));
+  });
+
+  it("after the midpoint failed, bisects below it on the held instance, with no load", () => {
+    const midpointFailed = history(
+      [
+        [probe(16384), passed(16384)],
+        [{ kind: "probe", size: 32768, instanceSize: 65536 }, fillFailed(32768, "wrong-answers", false)],
+      ],
+      { instanceContext: 65536 },
+    );
+    expect(boundsOf(config, midpointFailed).firstBad).toBe(32768);
+    expect(planNextStep(config, midpointFailed)).toEqual(probe(23168));
+  });
+
+  it("loads at the size itself when it is at most twice the largest pass", () => {
+    const near = history([
+      [probe(16384), passed(16384)],
+      [
+        probe(32768),
+        { ...fillFailed(32768, "load-error"), levels: { L0: { passed: false }, L1: skipped, L2: skipped } },
+      ],
+    ]);
+    expect(planNextStep(config, near)).toEqual(probe(23168));
+  });
+});
+
+describe("planNextStep: bisecting a load limit on LM Studio's estimates", () => {
+  const withEstimates = { ...config, useEstimates: true };
+  /** LM Studio's estimate refused this size (recorded as a failed probe). */
+  const refused = (size: number): [ProbeAttempt["step"], ProbeRecord] => [
+    { kind: "estimate", size },
+    {
+      contextLength: size,
+      loaded: false,
+      estimated: true,
+      passed: false,
+      failureKind: "guardrail",
+      levels: { L0: { passed: false }, L1: skipped, L2: skipped },
+      at: "t",
+    },
+  ];
+  const grown: Array<[ProbeAttempt["step"], ProbeRecord]> = [[probe(16384), passed(16384)], refused(65536)];
+
+  it("asks the estimate, not a load, for the next bisection size", () => {
+    expect(planNextStep(withEstimates, history(grown))).toEqual({ kind: "estimate", size: 32768 });
+    // Without estimates the same history loads there.
+    expect(planNextStep(config, history(grown))).toEqual(probe(32768));
+  });
+
+  it("bisects above a passing estimate, then loads the size the estimates converged on", () => {
+    const passing = { ...history([...grown, refused(46336)]), estimates: [{ size: 32768, passes: true }] };
+    expect(planNextStep(withEstimates, passing)).toEqual({ kind: "estimate", size: 38912 });
+
+    const converged = {
+      ...history([...grown, refused(46336), refused(42432)]),
+      estimates: [
+        { size: 32768, passes: true },
+        { size: 38912, passes: true },
+        { size: 40640, passes: true },
+      ],
+    };
+    // More than twice the largest pass: the new instance fills the midpoint first.
+    expect(planNextStep(withEstimates, converged)).toEqual({
+      kind: "probe",
+      size: 25792,
+      instanceSize: 40640,
+    });
+  });
+
+  it("believes a load that fails where the estimate passed, and bisects below it", () => {
+    const failedLoad = {
+      ...history([
+        ...grown,
+        refused(46336),
+        refused(42432),
+        [
+          probe(40640),
+          { ...fillFailed(40640, "load-error"), levels: { L0: { passed: false }, L1: skipped, L2: skipped } },
+        ],
+      ]),
+      estimates: [
+        { size: 32768, passes: true },
+        { size: 38912, passes: true },
+        { size: 40640, passes: true },
+      ],
+    };
+    expect(boundsOf(withEstimates, failedLoad).firstBad).toBe(40640);
+    // The passing estimates below the failure still stand in: next is between 38912 and 40640.
+    expect(planNextStep(withEstimates, failedLoad)).toEqual({
+      kind: "probe",
+      size: 25216,
+      instanceSize: 38912,
+    });
+  });
+
+  it("loads as before when the server gives no estimate", () => {
+    const none = { ...history(grown), estimates: [{ size: 32768, passes: undefined }] };
+    expect(planNextStep(withEstimates, none)).toEqual(probe(32768));
+  });
+
+  it("never estimates while growing: the growth load itself is asked", () => {
+    expect(planNextStep(withEstimates, history([[probe(16384), passed(16384)]]))).toEqual({
+      kind: "probe",
+      size: 32768,
+      instanceSize: 65536,
+    });
   });
 });
 
@@ -150,7 +280,7 @@ describe("planNextStep: lost connections", () => {
     const recovered = history([...lost, [retry(16384), passed(16384)]]);
     expect(boundsOf(config, recovered)).toMatchObject({ bestFull: { size: 16384 } });
     expect(boundsOf(config, recovered).firstBad).toBeUndefined();
-    expect(planNextStep(config, recovered)).toEqual(probe(65536));
+    expect(planNextStep(config, recovered)).toEqual({ kind: "probe", size: 32768, instanceSize: 65536 });
   });
 
   it("a retry that loses its connection again is believed: no third try, bisect below it", () => {
@@ -188,13 +318,15 @@ describe("planNextStep: the load budget", () => {
     expect(boundsOf(tight, fillOnly).bestAny).toMatchObject({ size: 92672 });
     expect(boundsOf(tight, fillOnly).bestFull).toMatchObject({ size: 65536 });
     // The instance was dropped: the next bisection step would need a load, and only the confirming one is left.
-    expect(planNextStep(tight, fillOnly)).toEqual({ kind: "confirm", size: 92672, last: true });
+    const confirm: ProbeStep = {
+      kind: "confirm",
+      size: 92672,
+      verified: { size: 92672, promptTokens: 92672 - config.answerReserve },
+      last: true,
+    };
+    expect(planNextStep(tight, fillOnly)).toEqual(confirm);
 
-    const confirmed = history([
-      ...bisected,
-      [probe(92672), passed(92672, false)],
-      [{ kind: "confirm", size: 92672, last: true }, passed(92672)],
-    ]);
+    const confirmed = history([...bisected, [probe(92672), passed(92672, false)], [confirm, passed(92672)]]);
     expect(planNextStep(tight, confirmed)).toEqual({ kind: "done", exhausted: true });
     expect(boundsOf(tight, confirmed).bestFull).toMatchObject({ size: 92672 });
   });

@@ -88,9 +88,42 @@ describe("searchUsableContext on a fake host", () => {
     const withEstimates = await searchUsableContext(host, { key: "m", declaredMax: 262144 }, { seed: 4 });
     expect(withEstimates.testedMax).toBe(without.testedMax);
     expect(withEstimates.loads).toBeLessThan(without.loads);
+    // Bisection ran on the estimates: 4096 and 16384 while growing, then only the size they converged on.
+    expect(withEstimates.loads).toBe(3);
+    expect(withEstimates.probes.filter((p) => p.loaded && p.passed).map((p) => p.contextLength)).toEqual([
+      4096,
+      16384,
+      withEstimates.testedMax,
+    ]);
     expect(withEstimates.probes.some((p: ProbeRecord) => p.estimated && p.failureKind === "guardrail")).toBe(
       true,
     );
+  });
+
+  it("fills a load far above the largest pass at the midpoint first, on that same instance", async () => {
+    const host = new FakeHost([{ key: "m", declared: 32768 }]);
+    const result = await searchUsableContext(host, { key: "m", declaredMax: 32768 }, { seed: 6 });
+    const steps = result.probes.map((p) => [p.contextLength, p.loadedContext, p.loaded, p.passed]);
+    expect(steps).toEqual([
+      [4096, 4096, true, true],
+      [8192, 16384, false, true],
+      [16384, 16384, true, true],
+      [32768, 32768, true, true],
+    ]);
+    expect(result).toMatchObject({ status: "tested", testedMax: 32768, loads: 3 });
+  });
+
+  it("confirms a size verified on a larger instance with a load alone, no second fill", async () => {
+    const host = new FakeHost([{ key: "m", declared: 32768, effective: 7000 }]);
+    const result = await searchUsableContext(host, { key: "m", declaredMax: 32768 }, { seed: 7 });
+    const confirm = result.probes.at(-1);
+    expect(confirm).toMatchObject({ contextLength: result.testedMax, loaded: true, passed: true });
+    expect(confirm?.levels.L1).toMatchObject({ passed: true, skipped: true });
+    const byLarger = result.probes.find((p) => p.contextLength === result.testedMax && !p.loaded);
+    expect(byLarger).toMatchObject({ passed: true });
+    expect(confirm?.promptTokens).toBe(byLarger?.promptTokens);
+    // One prediction per probe that filled: the confirm sent none.
+    expect(host.respondCalls).toBe(result.probes.filter((p) => p.levels.L1.skipped !== true).length);
   });
 
   it("stops at the load budget and reports only a size verified with its own load", async () => {
