@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import type { ContextGuard } from "../../context-guard/context-guard.js";
-import type { DownloadedModel } from "../../context-guard/host.js";
+import { type DownloadedModel, ModelHostError } from "../../context-guard/host.js";
 import type { SearchResult } from "../../context-guard/search.js";
 import { CliError, UsageError } from "../cli-error.js";
 import { EXIT } from "../exit-codes.js";
@@ -132,6 +132,9 @@ async function testModels(
         });
       } catch (error) {
         if (!lifetime.signal.aborted) {
+          // LM Studio stopped mid-probe: the same message (and exit 3) as when it was never reachable.
+          if (error instanceof ModelHostError && error.kind === "disconnect")
+            await ensureReachable(baseUrlOf(options), { timeoutMs: 5000 });
           if (!(error instanceof Error && error.name === "ModelBusyError")) throw error;
           reporter.note(`warning: ${escapeControl(error.message)}`);
         }
