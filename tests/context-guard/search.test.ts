@@ -130,7 +130,7 @@ describe("searchUsableContext on a fake host", () => {
     const refused = () => new ModelHostError("disconnect", "connect ECONNREFUSED 127.0.0.1:1234");
     const { load, listLoaded } = host;
     let serverUp = true;
-    host.load = async (key, request) => {
+    host.load = async () => {
       if (serverUp) {
         // The server is killed while this load runs: the socket drops, and every later connect is refused.
         serverUp = false;
