@@ -233,7 +233,9 @@ export function formatTokens(n: number | undefined): string {
   return n >= 1024 && n % 1024 === 0 ? `${n / 1024}k` : String(n);
 }
 
+/** Decimal units, as LM Studio shows model sizes (4 683 073 952 bytes is "4.68 GB" there). */
 export function formatBytes(n: number | undefined): string {
   if (n === undefined) return "-";
-  return `${(n / 1024 ** 3).toFixed(1)} GB`;
+  if (n < 1e9) return `${Math.round(n / 1e6)} MB`;
+  return `${(n / 1e9).toFixed(1)} GB`;
 }
