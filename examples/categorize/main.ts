@@ -7,6 +7,7 @@
  *
  *   npx tsx examples/categorize/main.ts [--input DIR] [--out DIR] [--concurrency N] [--redis URL] …
  */
+import "../read-dotenv.js";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { DEFAULT_CATEGORIES_FILE, loadCategories } from "./categories.js";

@@ -5,6 +5,7 @@
  *
  *   LMSTUDIO_BASE_URL=http://gpu-box:1234/v1 npx tsx examples/categorize/worker.ts --redis redis://queue-host:6379
  */
+import "../read-dotenv.js";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import {
