@@ -16,8 +16,8 @@ import {
   checkRedisReachable,
   EXIT_CODES,
   existingFolder,
-  failureMessage,
   positiveNumberOption,
+  runCommand,
   UsageError,
   wholeNumberOption,
 } from "./cli-input.js";
@@ -223,13 +223,4 @@ async function main(): Promise<number> {
   return errors > 0 ? EXIT_CODES.documentErrors : EXIT_CODES.ok;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    const { message, exitCode } = failureMessage(error);
-    console.error(message);
-    process.exitCode = exitCode;
-  },
-);
+runCommand(main);

@@ -12,8 +12,8 @@ import {
   checkRedisReachable,
   EXIT_CODES,
   existingFolder,
-  failureMessage,
   positiveNumberOption,
+  runCommand,
   UsageError,
   wholeNumberOption,
 } from "./cli-input.js";
@@ -112,13 +112,4 @@ async function main(): Promise<number> {
   return EXIT_CODES.ok;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    const { message, exitCode } = failureMessage(error);
-    console.error(message);
-    process.exitCode = exitCode;
-  },
-);
+runCommand(main);
