@@ -1,6 +1,5 @@
 import type { BaseMessage } from "@langchain/core/messages";
 import { LMSTUDIO_DEFAULT_BASE_URL, lmStudioSettings } from "../env/env.js";
-import { unreachableErrorFor } from "../lmstudio/connection-errors.js";
 import { LMStudioModelNotFoundError } from "../lmstudio/errors.js";
 import { guardInstanceId } from "../lmstudio/guard-instances.js";
 import { sdkUnavailableErrorFor } from "../lmstudio/sdk-endpoint.js";
