@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,7 +10,7 @@ import { generateSamples, generateTextCorpus } from "../examples/categorize/samp
 import { startSimulator } from "../src/testing/index.js";
 import { startWorkerProcess, type WorkerProcess } from "./categorize-worker-process.js";
 import { startRedisServer } from "./redis-server.js";
-import { type SimulatorProcess, startSimulatorProcess } from "./simulator-process.js";
+import { type SimulatorProcess, startSimulatorProcess, startSimulatorScript } from "./simulator-process.js";
 import { formatRatio, median, table } from "./stats.js";
 
 /**
@@ -23,29 +22,8 @@ import { formatRatio, median, table } from "./stats.js";
 const BUSY_SIMULATOR = fileURLToPath(new URL("./busy-simulator.ts", import.meta.url));
 
 /** busy-simulator.ts in its own process: every chat completion takes `predictionMs`. */
-async function startBusySimulatorProcess(predictionMs: number): Promise<SimulatorProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", BUSY_SIMULATOR, String(predictionMs)], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const baseUrl = await new Promise<string>((resolve, reject) => {
-    let output = "";
-    child.stdout?.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /OpenAI-compatible API:\s+(\S+)/.exec(output);
-      if (match?.[1]) resolve(match[1]);
-    });
-    child.once("exit", (code) => reject(new Error(`the simulator exited (${code}):\n${output}`)));
-  });
-  return {
-    baseUrl,
-    pid: child.pid ?? -1,
-    stop: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once("exit", () => resolve());
-        child.kill("SIGTERM");
-      }),
-  };
+function startBusySimulatorProcess(predictionMs: number): Promise<SimulatorProcess> {
+  return startSimulatorScript(BUSY_SIMULATOR, [String(predictionMs)]);
 }
 
 /**

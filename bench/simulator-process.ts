@@ -15,8 +15,16 @@ export interface SimulatorProcess {
   stop(): Promise<void>;
 }
 
-export async function startSimulatorProcess(): Promise<SimulatorProcess> {
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", CLI, "simulate", "--port", "0"], {
+export function startSimulatorProcess(): Promise<SimulatorProcess> {
+  return startSimulatorScript(CLI, ["simulate", "--port", "0"]);
+}
+
+/**
+ * Runs `script` (through tsx) in its own process and waits, at most 30 s, for the line naming its
+ * OpenAI-compatible URL, as `simulate` prints it.
+ */
+export async function startSimulatorScript(script: string, args: string[]): Promise<SimulatorProcess> {
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", script, ...args], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   const baseUrl = await new Promise<string>((resolve, reject) => {

@@ -1,4 +1,5 @@
 /** `npm run example:agent [-- "question"]`: a LangGraph ReAct agent with two tools on ChatLMStudio. */
+import "../read-dotenv.js";
 import { run } from "./agent.js";
 
 const result = await run(process.argv[2] ? { question: process.argv[2] } : {});

@@ -100,6 +100,20 @@ export async function checkRedisReachable(url: string, timeoutMs = 3000): Promis
   }
 }
 
+/** Runs a command's `main` and sets the process's exit code from its result or its failure. */
+export function runCommand(main: () => Promise<number>): void {
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      const { message, exitCode } = failureMessage(error);
+      console.error(message);
+      process.exitCode = exitCode;
+    },
+  );
+}
+
 /** The one line a failed command prints, and its exit code. */
 export function failureMessage(error: unknown): { message: string; exitCode: number } {
   const message = error instanceof Error ? error.message : String(error);

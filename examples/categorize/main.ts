@@ -7,6 +7,7 @@
  *
  *   npx tsx examples/categorize/main.ts [--input DIR] [--out DIR] [--concurrency N] [--redis URL] …
  */
+import "../read-dotenv.js";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { DEFAULT_CATEGORIES_FILE, loadCategories } from "./categories.js";
@@ -15,8 +16,8 @@ import {
   checkRedisReachable,
   EXIT_CODES,
   existingFolder,
-  failureMessage,
   positiveNumberOption,
+  runCommand,
   UsageError,
   wholeNumberOption,
 } from "./cli-input.js";
@@ -222,13 +223,4 @@ async function main(): Promise<number> {
   return errors > 0 ? EXIT_CODES.documentErrors : EXIT_CODES.ok;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    const { message, exitCode } = failureMessage(error);
-    console.error(message);
-    process.exitCode = exitCode;
-  },
-);
+runCommand(main);

@@ -5,14 +5,15 @@
  *
  *   LMSTUDIO_BASE_URL=http://gpu-box:1234/v1 npx tsx examples/categorize/worker.ts --redis redis://queue-host:6379
  */
+import "../read-dotenv.js";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import {
   checkRedisReachable,
   EXIT_CODES,
   existingFolder,
-  failureMessage,
   positiveNumberOption,
+  runCommand,
   UsageError,
   wholeNumberOption,
 } from "./cli-input.js";
@@ -111,13 +112,4 @@ async function main(): Promise<number> {
   return EXIT_CODES.ok;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    const { message, exitCode } = failureMessage(error);
-    console.error(message);
-    process.exitCode = exitCode;
-  },
-);
+runCommand(main);

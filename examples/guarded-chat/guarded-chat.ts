@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ContextOverflowError } from "@langchain/core/errors";
+import type { TestResultLine } from "../../src/cli/commands/test-progress.js";
 import { ChatLMStudio } from "../../src/index.js";
 import { DEFAULT_MODELS, type SimulatedModelSpec } from "../../src/testing/index.js";
 import { lmStudioOrSimulator } from "../lmstudio-or-simulator.js";
@@ -24,16 +25,8 @@ const SIMULATED_MODELS: SimulatedModelSpec[] = DEFAULT_MODELS.filter(({ vision }
   model.type === "llm" ? { ...model, effectiveContext: 12_000 } : model,
 );
 
-/** One line of `test --all --json`. */
-export interface TestedModel {
-  model: string;
-  declaredMax: number;
-  testedMax: number | null;
-  usablePromptTokens: number | null;
-  loads: number;
-  status: string;
-  failureKind: string | null;
-}
+/** One line of `test --all --json`: the CLI's own result type. */
+export type TestedModel = TestResultLine;
 
 export interface GuardedChatOptions {
   baseUrl?: string;

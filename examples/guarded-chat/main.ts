@@ -1,4 +1,5 @@
 /** `npm run example:guarded-chat`: `langchain-lmstudio test --all`, then a chat that stays inside the tested context. */
+import "../read-dotenv.js";
 import { run } from "./guarded-chat.js";
 
 const result = await run();

@@ -1,4 +1,5 @@
 /** `npm run example:rag [-- "question"]`: retrieval over a small case file with LMStudioEmbeddings. */
+import "../read-dotenv.js";
 import { run } from "./rag.js";
 
 const result = await run(process.argv[2] ? { question: process.argv[2] } : {});

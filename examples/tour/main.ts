@@ -1,4 +1,5 @@
 /** `npm run example:tour`: chat, streaming, structured output, a tool call, embeddings and overflow. */
+import "../read-dotenv.js";
 import { run } from "./tour.js";
 
 const result = await run();

@@ -1,4 +1,5 @@
 /** `npm run example:vision`: a generated two-page PDF (text + scanned bill) described by the vision model. */
+import "../read-dotenv.js";
 import { run } from "./describe-pdf.js";
 
 const result = await run();

@@ -29,7 +29,7 @@ import { DEFAULT_STREAM_IDLE_TIMEOUT_MS, fetchWithStallTimeout } from "../lmstud
 import { normalizeBaseUrl } from "../lmstudio/urls.js";
 import { VERSION } from "../version.js";
 import { registerContentBlockTranslator } from "./content-blocks.js";
-import { resolveContextGuard } from "./context-guard-option.js";
+import { assertContextGuardOption, resolveContextGuard } from "./context-guard-option.js";
 import { firstLoadedLLM, profileFromModelInfo } from "./profile.js";
 import {
   type LMStudioCompletionParams,
@@ -225,6 +225,7 @@ export class ChatLMStudio extends ChatOpenAICompletions<ChatLMStudioCallOptions>
     this.draftModel = draftModel;
     this.overflow = overflow ?? "error";
     this.templateOpensThink = templateOpensThink ?? false;
+    assertContextGuardOption(contextGuard);
     this.contextGuardOption = contextGuard;
     // Older @langchain/core versions lack _addVersion; tracing metadata is optional.
     if (typeof this._addVersion === "function") this._addVersion("langchain-lmstudio", VERSION);

@@ -1,5 +1,6 @@
 import { ModelHostError } from "../context-guard/host.js";
 import { LMStudioTimeoutError, LMStudioUnreachableError } from "../lmstudio/errors.js";
+import { LMStudioSdkUnavailableError } from "../lmstudio/sdk-endpoint.js";
 import { EXIT, type ExitCode } from "./exit-codes.js";
 
 /** A failure the CLI reports as one clean line and a documented exit code (no stack trace). */
@@ -27,6 +28,8 @@ export function exitCodeOf(error: unknown): ExitCode {
   // "LM Studio did not answer", which scripts handle the same way.
   if (error instanceof LMStudioUnreachableError || error instanceof LMStudioTimeoutError)
     return EXIT.unreachable;
+  // A server that is not LM Studio at the URL: LM Studio is not reached there either (a wrong URL).
+  if (error instanceof LMStudioSdkUnavailableError) return EXIT.unreachable;
   // The guard's own calls (listing, probing) report the same two failures as host failures.
   if (error instanceof ModelHostError && (error.kind === "disconnect" || error.kind === "timeout"))
     return EXIT.unreachable;

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { exitCodeOf } from "./cli-error.js";
-import { loadDotEnv } from "./dotenv.js";
+import { loadDotEnv } from "../env/dotenv.js";
+import { EXIT } from "./exit-codes.js";
 import { Lifetime } from "./lifetime.js";
 import { escapeControl } from "./terminal-text.js";
 
@@ -14,7 +14,7 @@ async function main(): Promise<number> {
     loadDotEnv();
   } catch (error) {
     process.stderr.write(`error: ${escapeControl((error as Error).message)}\n`);
-    return exitCodeOf(error);
+    return EXIT.usage;
   }
   const { runCli } = await import("./program.js");
   const lifetime = new Lifetime();

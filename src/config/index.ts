@@ -1,5 +1,6 @@
 /** langchain-lmstudio/config: the validated environment and the LLM_PROVIDER factories. */
 
+export { DotEnvFileError, loadDotEnv } from "../env/dotenv.js";
 export {
   environmentSchema,
   InvalidEnvironmentError,

@@ -443,8 +443,32 @@ export class ContextGuard implements ContextGuardLike {
     return tokens + imageTokens(messages);
   }
 
+  /**
+   * Runs `use` on the prepared instance. The cache trusts an instance for `instanceCheckMs`; when LM
+   * Studio no longer has it (restarted, unloaded by hand), the model is prepared (loaded) again once
+   * instead of failing every request until the next check.
+   */
+  private async onPrepared<T>(
+    model: string,
+    type: ModelType,
+    signal: AbortSignal | undefined,
+    use: (prepared: Prepared) => Promise<T>,
+  ): Promise<T> {
+    const prepared = await this.prepare(model, type, signal);
+    try {
+      return await use(prepared);
+    } catch (error) {
+      if (!(error instanceof ModelHostError && error.kind === "not-found")) throw error;
+      if (this.prepared.get(model) === prepared) this.invalidate(model);
+      return use(await this.prepare(model, type, signal));
+    }
+  }
+
   async clampChat(req: ChatClampRequest, signal?: AbortSignal): Promise<ChatClampResult> {
-    const prepared = await this.prepare(req.model, "llm", signal);
+    return this.onPrepared(req.model, "llm", signal, (prepared) => this.clampChatOn(prepared, req));
+  }
+
+  private async clampChatOn(prepared: Prepared, req: ChatClampRequest): Promise<ChatClampResult> {
     const count = (messages: BaseMessage[]) =>
       this.countChat(prepared, messages, req.tools).catch((error: unknown) => {
         throw typedHostError(error, this.baseUrl);
@@ -477,7 +501,15 @@ export class ContextGuard implements ContextGuardLike {
     texts: string[],
     signal?: AbortSignal,
   ): Promise<{ model: string; contextLength: number; tokenCounts: number[] }> {
-    const prepared = await this.prepare(model, "embedding", signal);
+    return this.onPrepared(model, "embedding", signal, (prepared) =>
+      this.countEmbeddingInputs(prepared, texts),
+    );
+  }
+
+  private async countEmbeddingInputs(
+    prepared: Prepared,
+    texts: string[],
+  ): Promise<{ model: string; contextLength: number; tokenCounts: number[] }> {
     const tokenCounts = await Promise.all(
       texts.map((text) =>
         this.cachedCount(prepared, `text\u0000${text}`, () => this.host.countTokens(prepared.ref, text)),

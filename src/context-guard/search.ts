@@ -1,6 +1,6 @@
 import { randomInt } from "node:crypto";
 import { seededRandom } from "./haystack.js";
-import type { InstanceRef, ModelHost } from "./host.js";
+import { type InstanceRef, type ModelHost, ModelHostError } from "./host.js";
 import { noJournal, type SearchJournal, type SearchOutcome } from "./journal.js";
 import {
   DEFAULT_PROBE_SETTINGS,
@@ -276,7 +276,23 @@ export async function searchUsableContext(
     };
   }
 
+  /**
+   * A dropped connection may be a crash at this size, so it is retried once. But when LM Studio no
+   * longer answers at all (stopped, killed), the probe says nothing about the size: the search stops
+   * with that error instead of recording it, and `--resume` continues from here once it is back.
+   */
+  async function throwIfServerGone(record: ProbeRecord): Promise<void> {
+    if (record.failureKind !== "disconnect") return;
+    await host.listLoaded().catch((error: unknown) => {
+      if (error instanceof ModelHostError && (error.kind === "disconnect" || error.kind === "timeout")) {
+        serverGone = true;
+        throw error;
+      }
+    });
+  }
+
   let exhausted = false;
+  let serverGone = false;
   try {
     for (;;) {
       if (signal?.aborted) throw new ProbeAbortedError("search aborted");
@@ -294,6 +310,7 @@ export async function searchUsableContext(
             : await probeAt(step.size, step.kind === "probe" ? step.instanceSize : undefined);
       // An estimate that passes records nothing: only a load can prove a size.
       if (!record) continue;
+      await throwIfServerGone(record);
       attempts.push({ step, record });
       await journal.recordProbe(record, progress());
       if (options.onProbe) {
@@ -310,7 +327,7 @@ export async function searchUsableContext(
     }
   } catch (error) {
     await dropInstance();
-    if (error instanceof ProbeAbortedError || signal?.aborted) {
+    if (error instanceof ProbeAbortedError || signal?.aborted || serverGone) {
       await journal.finish({ status: "incomplete", ...progress() }).catch(() => undefined);
     } else {
       // Any other failure: release the model for other runs (the record keeps what was probed).

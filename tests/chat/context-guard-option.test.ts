@@ -95,6 +95,21 @@ describe("contextGuard option", () => {
     expect(lastBody()).toMatchObject({ model: "qwen2.5-7b-instruct:2", max_tokens: 123 });
   });
 
+  it("a guard options object instead of a guard fails when the model is built, naming the option", () => {
+    // What a JavaScript caller may write; TypeScript rejects it, hence the cast.
+    const options = { contextGuard: { registryPath: "/tmp/registry.json" } } as unknown as {
+      contextGuard: true;
+    };
+    expect(() => new ChatLMStudio("qwen2.5-7b-instruct", options)).toThrow(
+      expect.objectContaining({
+        name: "TypeError",
+        message: expect.stringMatching(/^contextGuard must be .*createContextGuard/),
+      }),
+    );
+    expect(() => new ChatLMStudio("qwen2.5-7b-instruct", { contextGuard: new FakeGuard() })).not.toThrow();
+    expect(() => new ChatLMStudio("qwen2.5-7b-instruct", { contextGuard: false })).not.toThrow();
+  });
+
   it("uses the per-call overflow policy over the instance's", async () => {
     const guard = new FakeGuard();
     const model = new ChatLMStudio({ baseUrl: MOCK_BASE_URL, model: "m", contextGuard: guard });

@@ -88,6 +88,29 @@ describe("a stopped server", () => {
     expect(run.stderr).toMatch(/^error: Cannot reach LM Studio at .* \(ECONNREFUSED\)\. .*lms server start/);
   }, 60_000);
 
+  it("a server that is not LM Studio (answers 404, refuses the SDK socket) is named as such, exit 3", async () => {
+    const notLMStudio = createServer((_req, res) => {
+      res.writeHead(404).end("not found");
+    });
+    await new Promise<void>((resolve) => notLMStudio.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(notLMStudio.address() as AddressInfo).port}/v1`;
+    try {
+      for (const args of [["scan"], ["status"], ["test", "--all"]]) {
+        const run = await runCli(args, { ...env(), LMSTUDIO_BASE_URL: url });
+        expect(run.code, args.join(" ")).toBe(EXIT.unreachable);
+        expect(run.stderr).toMatch(
+          new RegExp(
+            `^error: This command needs LM Studio's SDK endpoint, and the server at ${url.replace(/[.]/g, "\\.")} has none: it refused the SDK's WebSocket connection \\(Unexpected server response: 404\\)`,
+          ),
+        );
+        expect(run.stderr).toContain("set LMSTUDIO_BASE_URL (or --base-url) to LM Studio's server.");
+      }
+    } finally {
+      notLMStudio.closeAllConnections();
+      await new Promise<void>((resolve) => notLMStudio.close(() => resolve()));
+    }
+  }, 60_000);
+
   it("a port fetch refuses is named as such", async () => {
     const run = await runCli(["status"], { ...env(), LMSTUDIO_BASE_URL: "http://127.0.0.1:6666/v1" });
     expect(run.code).toBe(EXIT.unreachable);

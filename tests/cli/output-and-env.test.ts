@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { formatBytes } from "../../src/cli/commands/guard-cli.js";
 import { EXIT } from "../../src/cli/exit-codes.js";
 import { escapeControl, escapeControlLine, terminalJson } from "../../src/cli/terminal-text.js";
 import { type RunningSimulator, startSimulator } from "../../src/testing/index.js";
@@ -54,6 +55,14 @@ describe("terminal text", () => {
     },
     60_000,
   );
+});
+
+describe("model sizes", () => {
+  it("are decimal, as LM Studio shows them (not GiB labelled GB), in MB below 1 GB", () => {
+    expect(formatBytes(4_683_073_952)).toBe("4.7 GB");
+    expect(formatBytes(84_106_624)).toBe("84 MB");
+    expect(formatBytes(undefined)).toBe("-");
+  });
 });
 
 describe("report with a hostile model key in the registry", () => {

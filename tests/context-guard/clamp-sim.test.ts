@@ -95,6 +95,25 @@ describe("ContextGuard.clampChat against the simulator", () => {
     expect(sim.loaded().some((i) => i.identifier === result.model)).toBe(false);
   });
 
+  it("loads the model again when LM Studio dropped the guard's instance (unloaded by hand, restarted) before the next check", async () => {
+    const guard = createContextGuard({ baseUrl: sim.baseUrl, registryPath });
+    const clamp = (text: string) =>
+      guard.clampChat({ model: "tested-model", messages: [new HumanMessage(text)], overflow: "error" });
+    const first = await clamp("Hello there");
+    const unloaded = await fetch(`${sim.baseUrl.replace(/\/v1$/, "")}/api/v1/models/unload`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ instance_id: first.model }),
+    });
+    expect(unloaded.status).toBe(200);
+    expect(sim.loaded().some((i) => i.identifier === first.model)).toBe(false);
+
+    const second = await clamp("Hello again, a prompt the guard has not counted yet");
+    expect(second.contextLength).toBe(8192);
+    expect(sim.loaded().find((i) => i.identifier === second.model)?.contextLength).toBe(8192);
+    await guard.close();
+  });
+
   it('"error" refuses a prompt above the verified limit before any request, with the numbers', async () => {
     const guard = createContextGuard({ baseUrl: sim.baseUrl, registryPath });
     const before = sim.requests.filter((r) => r.path.includes("chat/completions")).length;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { ModelHostError } from "../../src/context-guard/host.js";
 import type { ProbeRecord } from "../../src/context-guard/registry-schema.js";
 import { searchUsableContext } from "../../src/context-guard/search.js";
 import { FakeHost } from "./fake-host.js";
@@ -155,6 +156,44 @@ describe("searchUsableContext on a fake host", () => {
     expect(result.probes[0]?.failureKind).toBe("disconnect");
     expect(result.testedMax).toBe(32768);
     expect(result.status).toBe("tested");
+  });
+
+  it("stops without recording the probe when LM Studio stopped answering, instead of bisecting on refused connections", async () => {
+    const host = new FakeHost([{ key: "m", declared: 32768 }]);
+    const refused = () => new ModelHostError("disconnect", "connect ECONNREFUSED 127.0.0.1:1234");
+    const { load, listLoaded } = host;
+    let serverUp = true;
+    host.load = async () => {
+      if (serverUp) {
+        // The server is killed while this load runs: the socket drops, and every later connect is refused.
+        serverUp = false;
+        throw new ModelHostError("disconnect", "WebSocket connection closed");
+      }
+      throw refused();
+    };
+    host.listLoaded = async () => {
+      if (!serverUp) throw refused();
+      return listLoaded.call(host);
+    };
+    const recorded: ProbeRecord[] = [];
+    const outcomes: string[] = [];
+    const journal = {
+      begin: async () => undefined,
+      markProbing: async () => undefined,
+      recordProbe: async (record: ProbeRecord) => void recorded.push(record),
+      finish: async (outcome: { status: string }) => void outcomes.push(outcome.status),
+      abandon: async () => void outcomes.push("abandoned"),
+    };
+    const run = searchUsableContext(host, { key: "m", declaredMax: 32768 }, { seed: 7, journal });
+    await expect(run).rejects.toMatchObject({ name: "ModelHostError", kind: "disconnect" });
+    expect(recorded).toEqual([]);
+    expect(outcomes).toEqual(["incomplete"]);
+
+    // Back up: a resumed search measures the full size, nothing was poisoned.
+    host.load = load;
+    host.listLoaded = listLoaded;
+    const resumed = await searchUsableContext(host, { key: "m", declaredMax: 32768 }, { seed: 7 });
+    expect(resumed.testedMax).toBe(32768);
   });
 
   it("unloads its instance and stops when aborted", async () => {

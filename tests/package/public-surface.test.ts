@@ -67,6 +67,7 @@ const SURFACE: Record<string, string[]> = {
     "searchUsableContext",
   ],
   "langchain-lmstudio/config": [
+    "DotEnvFileError",
     "InvalidEnvironmentError",
     "LMSTUDIO_DEFAULT_BASE_URL",
     "OLLAMA_DEFAULT_BASE_URL",
@@ -76,6 +77,7 @@ const SURFACE: Record<string, string[]> = {
     "environmentSchema",
     "lmStudioSettings",
     "loadConfig",
+    "loadDotEnv",
   ],
   "langchain-lmstudio/testing": [
     "DEFAULT_MODELS",

@@ -51,6 +51,7 @@ const samples: Record<string, () => Error> = {
     ),
   ContextGuardUntestedModelError: () => new library.ContextGuardUntestedModelError("m", "0.4.0", 4096),
   InvalidEnvironmentError: () => new library.InvalidEnvironmentError([{ variable: "X", problem: "bad" }]),
+  DotEnvFileError: () => new library.DotEnvFileError("/app/.env", "is not a regular file"),
 };
 
 /** Whether `proto` is on `value`'s prototype chain: what instanceof should answer. */

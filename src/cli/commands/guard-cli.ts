@@ -9,6 +9,7 @@ import {
 } from "../../context-guard/index.js";
 import { colorDisabled, lmStudioSettings } from "../../env/env.js";
 import { LMStudioUnreachableError } from "../../lmstudio/errors.js";
+import { type LMStudioSdkUnavailableError, sdkUnavailableErrorFor } from "../../lmstudio/sdk-endpoint.js";
 import { CliError } from "../cli-error.js";
 import { EXIT } from "../exit-codes.js";
 import type { Lifetime } from "../lifetime.js";
@@ -168,7 +169,18 @@ export async function withinDeadline<T>(
 }
 
 /** An SDK connection that failed after the HTTP check passed: the same message as a stopped server. */
-function lostConnection(error: unknown, baseUrl: string): LMStudioUnreachableError | undefined {
+function lostConnection(
+  error: unknown,
+  baseUrl: string,
+): LMStudioUnreachableError | LMStudioSdkUnavailableError | undefined {
+  // Something answers HTTP there but refuses the SDK's socket: not LM Studio (or a /v1-only proxy).
+  const notLMStudio = sdkUnavailableErrorFor(
+    error,
+    withoutCredentials(baseUrl),
+    "This command",
+    "set LMSTUDIO_BASE_URL (or --base-url) to LM Studio's server.",
+  );
+  if (notLMStudio) return notLMStudio;
   if (!(error instanceof Error) || error.name !== "ModelHostError") return undefined;
   const { kind, detail } = error as ModelHostError;
   return kind === "disconnect"
@@ -233,7 +245,9 @@ export function formatTokens(n: number | undefined): string {
   return n >= 1024 && n % 1024 === 0 ? `${n / 1024}k` : String(n);
 }
 
+/** Decimal units, as LM Studio shows model sizes (4 683 073 952 bytes is "4.68 GB" there). */
 export function formatBytes(n: number | undefined): string {
   if (n === undefined) return "-";
-  return `${(n / 1024 ** 3).toFixed(1)} GB`;
+  if (n < 1e9) return `${Math.round(n / 1e6)} MB`;
+  return `${(n / 1e9).toFixed(1)} GB`;
 }

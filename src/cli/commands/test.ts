@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import type { ContextGuard } from "../../context-guard/context-guard.js";
-import type { DownloadedModel } from "../../context-guard/host.js";
+import { type DownloadedModel, ModelHostError } from "../../context-guard/host.js";
 import type { SearchResult } from "../../context-guard/search.js";
 import { CliError, UsageError } from "../cli-error.js";
 import { EXIT } from "../exit-codes.js";
@@ -64,8 +64,8 @@ async function selectModels(
 function resultLine(
   model: DownloadedModel,
   result: SearchResult | undefined,
-  /** The status when there is no result: another process holds the model, or the run was stopped. */
-  without: "busy" | "interrupted",
+  /** The status when there is no result: another process holds the model, the run was stopped, or LM Studio. */
+  without: "busy" | "interrupted" | "incomplete",
   loadsSoFar: number,
 ): TestResultLine {
   return {
@@ -120,6 +120,7 @@ async function testModels(
       const forget = clearOwnMarkerOnForcedStop(guard, model, lifetime);
       let result: SearchResult | undefined;
       let loadsSoFar = 0;
+      let serverLost = false;
       try {
         result = await guard.test(model.key, {
           maxLoads: options.maxLoads,
@@ -131,19 +132,23 @@ async function testModels(
           },
         });
       } catch (error) {
-        if (!lifetime.signal.aborted) {
+        // LM Studio stopped answering mid-probe: the search recorded nothing for it (see below).
+        if (error instanceof ModelHostError && error.kind === "disconnect") serverLost = true;
+        else if (!lifetime.signal.aborted) {
           if (!(error instanceof Error && error.name === "ModelBusyError")) throw error;
           reporter.note(`warning: ${escapeControl(error.message)}`);
         }
       } finally {
         forget();
       }
-      const line = resultLine(model, result, lifetime.signal.aborted ? "interrupted" : "busy", loadsSoFar);
+      const without = serverLost ? "incomplete" : lifetime.signal.aborted ? "interrupted" : "busy";
+      const line = resultLine(model, result, without, loadsSoFar);
       progress.finish(line);
       if (line.status === "tested") summary.tested += 1;
       else summary.untested += 1;
       // A lost connection: when LM Studio is gone, stop here (exit 3) instead of failing every model.
-      if (line.failureKind === "disconnect") await ensureReachable(baseUrlOf(options), { timeoutMs: 5000 });
+      if (serverLost || line.failureKind === "disconnect")
+        await ensureReachable(baseUrlOf(options), { timeoutMs: 5000 });
     }
   } finally {
     forgetEnd();
