@@ -16,6 +16,17 @@ for (const file of files) {
   const report = JSON.parse(readFileSync(file, "utf8"));
   passed += report.numPassedTests;
   failed += report.numFailedTests;
+  // A file that failed outside any test (a hook timeout, an import error) has no failed test to
+  // count: count the file itself, so the closing line never says 0 failed for a red run.
+  for (const result of report.testResults ?? []) {
+    const anyTestFailed = (result.assertionResults ?? []).some((test) => test.status === "failed");
+    if (result.status === "failed" && !anyTestFailed) {
+      console.error(
+        `${result.name}: failed outside its tests (${String(result.message ?? "").split("\n")[0]})`,
+      );
+      failed += 1;
+    }
+  }
   skipped += report.numPendingTests + report.numTodoTests;
 }
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);

@@ -250,6 +250,24 @@ class LlamaEngine implements ModelEngine {
   }
 }
 
+const ENGINE_DISPOSE_WAIT_MS = 5000;
+
+/** Waits for `work`, but at most `ms`: for teardown steps that must not hold a close forever. */
+async function settleWithin(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const waited = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+    timer.unref();
+  });
+  try {
+    await Promise.race([work.then(noop, noop), waited]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function noop(): void {}
+
 /** The llama.cpp backend; the engine binary and each GGUF file are loaded once, on first use. */
 export function createLlamaBackend(options: LlamaBackendOptions): InferenceBackend {
   let llama: Promise<Llama> | undefined;
@@ -328,8 +346,10 @@ export function createLlamaBackend(options: LlamaBackendOptions): InferenceBacke
       const engine = await llama.catch(() => undefined);
       llama = undefined;
       models.clear();
-      // Disposing the Llama disposes its models and their contexts.
-      await engine?.dispose();
+      // Disposing the Llama disposes its models and their contexts. Under load node-llama-cpp's
+      // dispose has been seen never to settle; the simulator's close must still end, so it waits a
+      // bounded time and leaves the rest to process exit.
+      if (engine) await settleWithin(engine.dispose(), ENGINE_DISPOSE_WAIT_MS);
     },
   };
 }

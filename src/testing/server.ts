@@ -112,6 +112,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       wss.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Contexts still being freed in the background must finish before the engine itself is
+      // disposed: disposing llama.cpp under them could wait forever on a loaded machine.
+      await state.released();
       await llama?.close();
     },
   };

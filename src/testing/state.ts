@@ -283,6 +283,11 @@ export class SimulatorState {
     return instance;
   }
 
+  /** Resolves when every unloaded instance's engine has finished freeing its memory. */
+  async released(): Promise<void> {
+    await Promise.all(this.releasing);
+  }
+
   /** Unloading answers at once, as LM Studio's does; the engine frees its memory in the background. */
   private release(instance: LoadedInstance): void {
     const done = instance.engine.dispose().catch(() => undefined);
