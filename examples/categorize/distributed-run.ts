@@ -176,7 +176,7 @@ async function clusterSummary(
     .sort((a, b) => a.file.localeCompare(b.file));
   return {
     queue,
-    workers: await store.workers(perWorker),
+    workers: await store.settledWorkers(perWorker),
     redelivered,
     stalledJobs: await store.stalledJobs(),
   };

@@ -145,6 +145,24 @@ export class DistributedStore {
     await this.redis.hset(this.workersKey, info.id, JSON.stringify(full));
   }
 
+  /**
+   * The workers once each that has missed a beat has either beaten again or stayed silent long enough
+   * to count as lost (bounded by the lost threshold), so a worker killed just before a run ended is
+   * reported lost rather than running.
+   */
+  async settledWorkers(resultCounts: ReadonlyMap<string, number>): Promise<WorkerSummary[]> {
+    const deadline = Date.now() + LOST_AFTER_MS + HEARTBEAT_MS;
+    for (;;) {
+      const now = Date.now();
+      const workers = await this.workers(resultCounts, now);
+      const missedBeat = workers.some(
+        (worker) => worker.state === "running" && now - Date.parse(worker.lastSeenAt) > 1.5 * HEARTBEAT_MS,
+      );
+      if (!missedBeat || now >= deadline) return workers;
+      await new Promise((resolve) => setTimeout(resolve, HEARTBEAT_MS / 4));
+    }
+  }
+
   /** Every worker that ever joined this queue, with its state as of now. */
   async workers(resultCounts: ReadonlyMap<string, number>, now = Date.now()): Promise<WorkerSummary[]> {
     const raw = await this.redis.hgetall(this.workersKey);
