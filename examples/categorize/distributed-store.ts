@@ -1,4 +1,5 @@
 import { hostname } from "node:os";
+import { setTimeout as delay } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { z } from "zod";
 import type { Category } from "./categories.js";
@@ -146,20 +147,21 @@ export class DistributedStore {
   }
 
   /**
-   * The workers once each that has missed a beat has either beaten again or stayed silent long enough
-   * to count as lost (bounded by the lost threshold), so a worker killed just before a run ended is
-   * reported lost rather than running.
+   * The workers once each one still marked running has either beaten since this call began (it is
+   * alive) or stayed silent past the lost threshold, so a worker killed just before a run ended is
+   * reported lost rather than running. Waits at most the lost threshold plus one beat.
    */
   async settledWorkers(resultCounts: ReadonlyMap<string, number>): Promise<WorkerSummary[]> {
-    const deadline = Date.now() + LOST_AFTER_MS + HEARTBEAT_MS;
+    const asked = Date.now();
+    const deadline = asked + LOST_AFTER_MS + HEARTBEAT_MS;
     for (;;) {
       const now = Date.now();
       const workers = await this.workers(resultCounts, now);
-      const missedBeat = workers.some(
-        (worker) => worker.state === "running" && now - Date.parse(worker.lastSeenAt) > 1.5 * HEARTBEAT_MS,
+      const unproven = workers.some(
+        (worker) => worker.state === "running" && Date.parse(worker.lastSeenAt) < asked,
       );
-      if (!missedBeat || now >= deadline) return workers;
-      await new Promise((resolve) => setTimeout(resolve, HEARTBEAT_MS / 4));
+      if (!unproven || now >= deadline) return workers;
+      await delay(HEARTBEAT_MS / 4);
     }
   }
 
